@@ -1,0 +1,1 @@
+"""newswatch's alerting: the outbox, Slack messages and delivery."""

@@ -1,0 +1,255 @@
+"""Load and check `newswatch.yaml`.
+
+Every mistake becomes one `ConfigError` naming the file, the key path (`feeds[3].url`) and what
+was expected, because a monitoring job that silently ignores a misspelt key is worse than one
+that refuses to start. Unknown keys are errors for the same reason.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("newswatch.yaml")
+DEFAULT_DATABASE_URL = "sqlite:///newswatch.db"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: Any) -> float:
+    """`90`, `"90s"`, `"15m"`, `"2h"`, `"1d"` -> seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 900, '15m' or '1h'")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"expected a duration such as 900, '15m' or '1h', got {value!r}")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("expected a duration greater than zero")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(_Strict):
+    url: str = DEFAULT_DATABASE_URL
+
+
+class FetchConfig(_Strict):
+    """HTTP limits. The defaults suit a few hundred feeds on one small machine."""
+
+    connect_timeout: Duration = 10.0
+    read_timeout: Duration = 30.0
+    total_timeout: Duration = 120.0
+    max_bytes: int = Field(10_000_000, gt=0)
+    concurrency: int = Field(8, ge=1, le=256)
+    per_host: int = Field(2, ge=1, le=64)
+    max_backoff: Duration = 6 * 3600.0
+
+
+class FeedConfig(_Strict):
+    name: str = Field(min_length=1)
+    url: str
+    poll_interval: Duration = 900.0
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        scheme = url.split(":", 1)[0].lower() if re.match(r"^[a-zA-Z][\w+.-]*://", url) else ""
+        if scheme not in ("", "http", "https", "file"):
+            raise ValueError(f"expected an http(s) URL, a file:// URL or a path, got {url!r}")
+        if not url.strip():
+            raise ValueError("expected an http(s) URL, a file:// URL or a path, got ''")
+        return url
+
+
+class TopicSlackConfig(_Strict):
+    channel: str = Field(min_length=1)
+
+
+class TopicConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(min_length=1)
+    query: str = Field(min_length=1)
+    exclude: str | None = None
+    threshold: float = Field(0.5, ge=0.0, le=1.0)
+    enabled: bool = True
+    slack: TopicSlackConfig | None = None
+
+
+class SlackConfig(_Strict):
+    """Slack credentials; `SecretStr` keeps them out of reprs and logs."""
+
+    token: SecretStr | None = None
+    webhook_url: SecretStr | None = None
+    default_channel: str | None = None
+
+
+class Config(_Strict):
+    database: DatabaseConfig = DatabaseConfig()
+    fetch: FetchConfig = FetchConfig()
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    term_lists: dict[str, list[str]] = Field(default_factory=dict)
+    topics: list[TopicConfig] = Field(default_factory=list)
+    slack: SlackConfig = SlackConfig()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        _reject_duplicates("feeds", [f.name for f in self.feeds], "name")
+        _reject_duplicates("topics", [t.id for t in self.topics], "id")
+        return self
+
+
+def _reject_duplicates(section: str, values: list[str], key: str) -> None:
+    first_seen: dict[str, int] = {}
+    for index, value in enumerate(values):
+        if value in first_seen:
+            raise ValueError(
+                f"{section}[{index}].{key}: duplicate {key} {value!r} "
+                f"(also {section}[{first_seen[value]}])"
+            )
+        first_seen[value] = index
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> LoadedConfig:
+    """Read, interpolate `${ENV}` and validate the config file."""
+    config_path = Path(path) if path else Path(os.environ.get("NEWSWATCH_CONFIG", ""))
+    if not str(config_path) or str(config_path) == ".":
+        config_path = DEFAULT_CONFIG_PATH
+    try:
+        raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{config_path}: no such file (pass --config or set NEWSWATCH_CONFIG)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{config_path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{config_path}: not valid YAML{where}: {problem}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config_path}: expected a mapping at the top level")
+    raw = _interpolate(raw, "", config_path)
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(config_path, exc)) from None
+    return LoadedConfig(path=config_path, config=_resolve_paths(config, config_path.parent))
+
+
+class LoadedConfig(typing.NamedTuple):
+    path: Path
+    config: Config
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _interpolate(value: Any, where: str, path: Path) -> Any:
+    """Replace `${VAR}` / `${VAR:-default}` in every string; a missing variable is an error."""
+    if isinstance(value, dict):
+        return {k: _interpolate(v, _join(where, str(k)), path) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, f"{where}[{i}]", path) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{path}: {where}: environment variable {name} is not set")
+
+    return _ENV.sub(substitute, value)
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _describe(path: Path, exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = error["loc"]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+        if error["type"] == "extra_forbidden":
+            allowed = ", ".join(_allowed_keys(loc[:-1]))
+            message = f"unknown key (expected one of: {allowed})"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        elif error["type"] == "value_error" and not loc:
+            lines.append(f"{path}: {error['ctx']['error']!s}")
+            continue
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{path}: {where or '(top level)'}: {message}")
+    return "\n".join(lines)
+
+
+def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
+    model: Any = Config
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[part].annotation
+        model = _model_in(annotation)
+        if model is None:
+            return []
+    return list(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside `Model`, `list[Model]` or `Model | None`, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (list, typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    """Make feed paths relative to the config file, so the example runs from any directory."""
+    feeds = []
+    for feed in config.feeds:
+        url = feed.url
+        if "://" not in url:
+            url = str((base / url).resolve()) if not Path(url).is_absolute() else url
+        feeds.append(feed.model_copy(update={"url": url}))
+    return config.model_copy(update={"feeds": feeds})

@@ -1,0 +1,82 @@
+"""JSON Feed 1.0 / 1.1 (https://jsonfeed.org), which feedparser 6 does not read."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import NotAFeed
+from .records import RawEntry
+
+VERSION_PREFIX = "https://jsonfeed.org/version/"
+
+
+def looks_like_json(body: bytes, content_type: str) -> bool:
+    return "json" in content_type or body.lstrip()[:1] == b"{"
+
+
+def read_json_feed(body: bytes) -> tuple[str, str | None, str | None, list[RawEntry]]:
+    """Return (format, feed title, home page URL, entries) or raise `NotAFeed`."""
+    try:
+        document = json.loads(body.decode("utf-8-sig", errors="replace"))
+    except ValueError as exc:
+        raise NotAFeed(f"not a feed: invalid JSON ({exc})") from None
+    if not isinstance(document, dict) or not str(document.get("version", "")).startswith(
+        VERSION_PREFIX
+    ):
+        raise NotAFeed("not a feed: JSON without a JSON Feed 'version' URL")
+    fmt = "json" + str(document["version"]).removeprefix(VERSION_PREFIX)
+    items = document.get("items")
+    if not isinstance(items, list):
+        raise NotAFeed("not a feed: JSON Feed without an 'items' list")
+    entries = [_entry(item) for item in items if isinstance(item, dict)]
+    return fmt, _text(document.get("title")), _text(document.get("home_page_url")), entries
+
+
+def _entry(item: dict[str, Any]) -> RawEntry:
+    content = _text(item.get("content_html")) or _html_escape(_text(item.get("content_text")))
+    tags = item.get("tags") if isinstance(item.get("tags"), list) else []
+    return RawEntry(
+        guid=_text(item.get("id")),
+        link=_text(item.get("url")) or _text(item.get("external_url")),
+        title=_text(item.get("title")) or "",
+        summary=_text(item.get("summary")) or "",
+        content=content or "",
+        author=_author(item),
+        tags=tuple(str(t) for t in tags if isinstance(t, str | int)),
+        published_at=_date(item.get("date_published")) or _date(item.get("date_modified")),
+    )
+
+
+def _author(item: dict[str, Any]) -> str | None:
+    authors = item.get("authors")
+    if not isinstance(authors, list):
+        authors = [item.get("author")]
+    names = [a["name"] for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)]
+    return ", ".join(names) or None
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _html_escape(text: str | None) -> str | None:
+    # content_text is plain text; our cleaner expects markup, so protect literal < and &.
+    if text is None:
+        return None
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _date(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)

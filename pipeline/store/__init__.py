@@ -1,0 +1,23 @@
+"""The database: SQLAlchemy models, connection and migrations, and the queries each stage needs.
+
+Only this package and the alert outbox touch the database.
+"""
+
+from .articles import insert_articles
+from .database import connect, current_revision, ensure_schema, head_revision, upgrade
+from .feeds import FeedHealth, FetchRecord, ScheduledFeed, feed_health, record_fetch, sync_feeds
+
+__all__ = [
+    "FeedHealth",
+    "FetchRecord",
+    "ScheduledFeed",
+    "connect",
+    "current_revision",
+    "ensure_schema",
+    "feed_health",
+    "head_revision",
+    "insert_articles",
+    "record_fetch",
+    "sync_feeds",
+    "upgrade",
+]

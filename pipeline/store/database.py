@@ -1,0 +1,116 @@
+"""Connecting to the database and bringing its schema to the current migration."""
+
+from __future__ import annotations
+
+import logging
+from importlib.resources import files
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from ..errors import DatabaseError
+
+log = logging.getLogger(__name__)
+
+
+def connect(url: str) -> Engine:
+    """An engine for `url`, checked by connecting once so a wrong URL fails here, clearly."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"not a database URL: {url!r}") from None
+    if parsed.drivername == "postgresql":  # psycopg 3 is the driver the `postgres` extra installs
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    shown = parsed.render_as_string(hide_password=True)
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"timeout": 30}
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except ModuleNotFoundError as exc:
+        raise DatabaseError(
+            f"{shown}: driver {exc.name!r} is not installed (pip install 'newswatch[postgres]')"
+        ) from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        raise DatabaseError(f"cannot connect to {shown}: {_first_line(exc)}") from None
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets a reader (the alerts DAG, `newswatch feeds`) work while a poll writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _alembic_config() -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(files("newswatch_sql") / "migrations"))
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply the migrations up to `revision`."""
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Make sure the schema is current before a command uses it.
+
+    SQLite is the single-user embedded store, so it is upgraded in place. Other databases are
+    shared by several processes; upgrading them is a deliberate step (`newswatch db upgrade`).
+    """
+    current, head = current_revision(engine), head_revision()
+    if current == head:
+        return
+    if engine.dialect.name == "sqlite":
+        log.info("upgrading the SQLite schema from %s to %s", current or "empty", head)
+        upgrade(engine)
+        return
+    raise DatabaseError(
+        f"the database schema is at revision {current or 'none (empty database)'} but this "
+        f"newswatch needs {head}: run `newswatch db upgrade`"
+    )
+
+
+def insert_for(connection: Connection, table: Any) -> Any:
+    """The dialect's INSERT, which has `on_conflict_do_nothing` / `on_conflict_do_update`."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if connection.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise DatabaseError(
+        f"unsupported database {connection.dialect.name!r}: use SQLite or PostgreSQL"
+    )
