@@ -88,8 +88,14 @@ def _not_a_feed_message(body: bytes, content_type: str) -> str:
 
 
 def _raw_entry(entry: Any) -> RawEntry:
-    parsed_date = (
-        entry.get("published_parsed") or entry.get("updated_parsed") or entry.get("created_parsed")
+    # dict.get, not FeedParserDict.get, which maps missing keys onto others with a warning.
+    parsed_date = next(
+        (
+            dict.get(entry, key)
+            for key in ("published_parsed", "updated_parsed", "created_parsed")
+            if dict.get(entry, key)
+        ),
+        None,
     )
     published = None
     if parsed_date:

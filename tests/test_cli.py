@@ -1,0 +1,97 @@
+"""The `newswatch` command as a user runs it: a real subprocess on the bundled example."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import EXAMPLES
+
+
+def newswatch(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        timeout=120,
+    )
+
+
+def copy_example(tmp_path: Path) -> Path:
+    target = tmp_path / "example"
+    shutil.copytree(EXAMPLES, target, ignore=shutil.ignore_patterns("*.db*"))
+    return target / "newswatch.yaml"
+
+
+def test_run_on_the_example_prints_the_poll_summary_then_nothing_new(tmp_path):
+    config = copy_example(tmp_path)
+    first = newswatch("run", "--config", str(config), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "poll summary" in first.stdout
+    row = next(line for line in first.stdout.splitlines() if line.count("│") >= 6)
+    assert [c.strip() for c in row.split("│")[1:-1]][:3] == ["2", "0", "0"]
+    assert (tmp_path / "newswatch.db").exists()
+
+    second = newswatch("poll", "--all", "-c", str(config), cwd=tmp_path)
+    row = next(line for line in second.stdout.splitlines() if line.count("│") >= 6)
+    cells = [c.strip() for c in row.split("│")[1:-1]]
+    assert cells[1] == "2" and cells[-1] == "0", second.stdout
+
+
+def test_feeds_shows_health(tmp_path):
+    config = copy_example(tmp_path)
+    newswatch("run", "--config", str(config), cwd=tmp_path)
+    result = newswatch("feeds", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 0
+    assert "World & Defence Desk" in result.stdout and "ok" in result.stdout
+
+
+def test_a_bad_config_exits_non_zero_with_one_clear_line(tmp_path):
+    bad = tmp_path / "newswatch.yaml"
+    bad.write_text("feeds:\n  - name: a\n    url: x.xml\n    interval: 5m\n")
+    result = newswatch("run", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "feeds[0].interval: unknown key" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_database_exits_non_zero(tmp_path, unused_port):
+    config = copy_example(tmp_path)
+    url = f"postgresql://u:pw@127.0.0.1:{unused_port}/x"
+    result = newswatch("run", "-c", str(config), "--database-url", url, cwd=tmp_path)
+    assert result.returncode == 1 and "cannot connect" in result.stderr
+
+
+def test_a_failing_feed_is_reported_but_the_exit_status_is_zero(tmp_path):
+    config = copy_example(tmp_path)
+    config.write_text(config.read_text() + "  - name: Gone\n    url: feeds/gone.xml\n")
+    result = newswatch("run", "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "failed Gone: file: no such file" in result.stdout
+
+
+def test_database_url_from_the_environment(tmp_path):
+    config = copy_example(tmp_path)
+    env = {"NEWSWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'elsewhere.db'}"}
+    assert newswatch("run", "-c", str(config), cwd=tmp_path, env=env).returncode == 0
+    assert (tmp_path / "elsewhere.db").exists() and not (tmp_path / "newswatch.db").exists()
+
+
+def test_db_upgrade_works_with_only_a_database_url(tmp_path):
+    result = newswatch(
+        "db", "upgrade", "--database-url", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path
+    )
+    assert result.returncode == 0 and "-> " in result.stdout
+
+
+def test_unknown_feed_name_is_an_error(tmp_path):
+    config = copy_example(tmp_path)
+    result = newswatch("poll", "-c", str(config), "--feed", "Nope", cwd=tmp_path)
+    assert result.returncode == 1 and "no feed named 'Nope'" in result.stderr
