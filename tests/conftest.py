@@ -121,8 +121,16 @@ class FeedServer:
     def url(self, path: str) -> str:
         return self.server.url_for(path)
 
-    def feed(self, path: str, body: bytes, *, gzip: bool = False, etag: bool = True,
-             last_modified: datetime | None = None, content_type: str = "application/rss+xml") -> None:  # fmt: skip
+    def feed(
+        self,
+        path: str,
+        body: bytes,
+        *,
+        gzip: bool = False,
+        etag: bool = True,
+        last_modified: datetime | None = None,
+        content_type: str = "application/rss+xml",
+    ) -> None:
         tag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
         stamp = format_datetime(last_modified or datetime(2026, 2, 1, tzinfo=UTC), usegmt=True)
 

@@ -139,11 +139,15 @@ def test_entities_and_markup_become_plain_text():
     assert "&#039;" not in text and "'" in text
 
 
-def test_full_text_content_is_kept_as_plain_paragraphs():
+def test_full_text_content_is_kept_as_plain_text():
     parsed = parse_feed(fetched(CORPUS / "news_feeds/ffp_9f9555d69283aeda__time_world.xml"))
     with_content = [a for a in parsed.articles if a.content]
     assert len(with_content) == len(parsed.articles)
-    assert "\n" in with_content[0].content and "<p" not in with_content[0].content
+    first = with_content[0].content
+    assert len(first) > 1000 and "<p" not in first and "  " not in first
+    assert first.startswith("E.U. leaders are pushing for increased European sovereignty")
+    # paragraphs run together with a space, never glued into one word
+    assert "United States. “We want" in first
 
 
 def test_an_html_page_is_not_a_feed(tmp_path):
@@ -208,3 +212,35 @@ def test_the_motivating_article_parses_from_a_feed_item():
     assert article.title == "India-Israel Defence Talks Highlight R&D, Counterterror Collaboration"
     assert "Defence Secretary Shri Rajesh Kumar Singh" in article.summary
     assert article.canonical_url.endswith("counterterror-collaboration")  # utm_* removed
+
+
+def test_feedparser_url_helpers_we_memoise_are_still_where_we_patch_them():
+    import feedparser.mixin
+    import feedparser.urls
+
+    memoised = feedparser.mixin.make_safe_absolute_uri
+    assert memoised.__wrapped__ is feedparser.urls.make_safe_absolute_uri
+    assert feedparser.mixin._urljoin.__wrapped__ is feedparser.urls._urljoin
+    assert (
+        "make_safe_absolute_uri"
+        in feedparser.mixin._FeedParserMixin.unknown_starttag.__code__.co_names
+    )
+
+
+@pytest.mark.parametrize(
+    ("markup", "text"),
+    [
+        ("<p>Hello <b>world</b></p><p>Next</p>", "Hello world Next"),
+        ("a<br/>b", "a b"),
+        ("Tom &amp;amp; Jerry &#8217;s", "Tom & Jerry ’s"),
+        ("<script>alert(1)</script>Visible<style>p{}</style>", "Visible"),
+        ("<!-- hidden -->shown", "shown"),
+        ("zero\u200bwidth\x07 and\ttabs\n\nnewlines", "zerowidth and tabs newlines"),
+        ("a < b and c > d", "a < b and c > d"),
+        ("", ""),
+    ],
+)
+def test_html_to_text(markup, text):
+    from pipeline.text import html_to_text
+
+    assert html_to_text(markup) == text

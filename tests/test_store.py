@@ -28,7 +28,7 @@ def test_datetimes_come_back_aware_and_utc(engine):
         connection.execute(
             FeedRow.__table__.insert().values(
                 name="x", config_url="u", url="u", created_at=moment, consecutive_failures=0
-            )  # fmt: skip
+            )
         )
         stored = connection.execute(select(FeedRow.created_at)).scalar_one()
     assert stored == moment and stored.tzinfo is not None
