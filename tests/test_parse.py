@@ -214,19 +214,6 @@ def test_the_motivating_article_parses_from_a_feed_item():
     assert article.canonical_url.endswith("counterterror-collaboration")  # utm_* removed
 
 
-def test_feedparser_url_helpers_we_memoise_are_still_where_we_patch_them():
-    import feedparser.mixin
-    import feedparser.urls
-
-    memoised = feedparser.mixin.make_safe_absolute_uri
-    assert memoised.__wrapped__ is feedparser.urls.make_safe_absolute_uri
-    assert feedparser.mixin._urljoin.__wrapped__ is feedparser.urls._urljoin
-    assert (
-        "make_safe_absolute_uri"
-        in feedparser.mixin._FeedParserMixin.unknown_starttag.__code__.co_names
-    )
-
-
 @pytest.mark.parametrize(
     ("markup", "text"),
     [
