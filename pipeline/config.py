@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from .errors import ConfigError
+from .topics import Topic, TopicQueryError, compile_topic
 
 DEFAULT_CONFIG_PATH = Path("newswatch.yaml")
 DEFAULT_DATABASE_URL = "sqlite:///newswatch.db"
@@ -166,7 +167,35 @@ def load_config(path: str | os.PathLike[str] | None = None) -> LoadedConfig:
         config = Config.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(config_path, exc)) from None
+    compile_topics(config, config_path)  # a bad query stops the load, not the first match
     return LoadedConfig(path=config_path, config=_resolve_paths(config, config_path.parent))
+
+
+def compile_topics(config: Config, path: Path | str = "newswatch.yaml") -> list[Topic]:
+    """The configured topics, parsed. A query that does not parse is a `ConfigError` naming
+    the topic, the key, the column, and showing where."""
+    compiled = []
+    for index, topic in enumerate(config.topics):
+        try:
+            compiled.append(
+                compile_topic(
+                    topic.id,
+                    topic.name,
+                    topic.query,
+                    exclude=topic.exclude,
+                    threshold=topic.threshold,
+                    enabled=topic.enabled,
+                    channel=topic.slack.channel if topic.slack else config.slack.default_channel,
+                    term_lists=config.term_lists,
+                )
+            )
+        except TopicQueryError as error:
+            text = getattr(topic, error.key).replace("\n", " ")
+            raise ConfigError(
+                f"{path}: topics[{index}].{error.key} (topic {topic.id!r}): {error}\n"
+                f"    {text}\n    {' ' * (error.column - 1)}^"
+            ) from None
+    return compiled
 
 
 class LoadedConfig(typing.NamedTuple):

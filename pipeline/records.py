@@ -102,3 +102,28 @@ class RawEntry:
     author: str | None
     tags: tuple[str, ...]
     published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An article as read back from the database, with its feed's name."""
+
+    id: int
+    feed_id: int
+    feed_name: str
+    title: str
+    url: str | None
+    summary: str
+    content: str
+    published_at: datetime
+    fetched_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMatch:
+    """An article that passed a topic: what `topic_matches` stores and alerts are made from."""
+
+    article_id: int
+    topic_id: str
+    score: float
+    explanation: dict[str, object]

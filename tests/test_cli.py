@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import EXAMPLES
+from tests.conftest import DATA, EXAMPLES
 
 
 def newswatch(
@@ -71,7 +71,11 @@ def test_an_unreachable_database_exits_non_zero(tmp_path, unused_port):
 
 def test_a_failing_feed_is_reported_but_the_exit_status_is_zero(tmp_path):
     config = copy_example(tmp_path)
-    config.write_text(config.read_text() + "  - name: Gone\n    url: feeds/gone.xml\n")
+    text = config.read_text().replace(
+        "    poll_interval: 30m\n",
+        "    poll_interval: 30m\n  - name: Gone\n    url: feeds/gone.xml\n",
+    )
+    config.write_text(text)
     result = newswatch("run", "-c", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "failed Gone: file: no such file" in result.stdout
@@ -95,3 +99,74 @@ def test_unknown_feed_name_is_an_error(tmp_path):
     config = copy_example(tmp_path)
     result = newswatch("poll", "-c", str(config), "--feed", "Nope", cwd=tmp_path)
     assert result.returncode == 1 and "no feed named 'Nope'" in result.stderr
+
+
+def test_run_scores_new_articles_and_lists_the_matches(tmp_path):
+    config = copy_example(tmp_path)
+    result = newswatch("run", "-c", str(config), cwd=tmp_path)
+    assert "scored 8 new article(s)" in result.stdout
+    line = next(row for row in result.stdout.splitlines() if "India-Israel" in row)
+    assert "defence-secretary-meetings" in line
+    again = newswatch("run", "-c", str(config), cwd=tmp_path)
+    assert "scored 0 new article(s) against the topics: 0 match(es)" in again.stdout
+
+
+def test_topics_check_prints_each_topic_as_understood(tmp_path):
+    config = copy_example(tmp_path)
+    result = newswatch("topics", "check", "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 0
+    assert "defence-secretary-meetings" in result.stdout and "4 topic(s) OK" in result.stdout
+    assert '("defence secretary" OR "defense secretary"' in result.stdout
+
+
+def test_topics_check_rejects_a_bad_query_with_its_column(tmp_path):
+    config = copy_example(tmp_path)
+    text = config.read_text().replace("    exclude: cricket OR football", "    exclude: cricket OR")
+    config.write_text(text)
+    result = newswatch("topics", "check", "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 1
+    assert (
+        "topics[0].exclude (topic 'defence-secretary-meetings'): column 11: expected a term"
+        in result.stderr
+    )
+    assert "^" in result.stderr
+
+
+def test_topics_explain_text_file_and_article(tmp_path):
+    config = copy_example(tmp_path)
+    text = newswatch("topics", "explain", "defence-secretary-meetings", "--text",
+                     "Defence Secretary meets his Israeli counterpart", "-c", str(config), cwd=tmp_path)  # fmt: skip
+    assert (
+        text.returncode == 0
+        and "PASSES" in text.stdout
+        and '"defence secretary" in title' in text.stdout
+    )
+
+    article = DATA / "india_israel_defence_talks_2025-07-23.txt"
+    from_file = newswatch("topics", "explain", "defence-secretary-meetings", "--file", str(article),
+                          "-c", str(config), cwd=tmp_path)  # fmt: skip
+    assert "PASSES" in from_file.stdout and "in content" in from_file.stdout
+
+    newswatch("run", "-c", str(config), cwd=tmp_path)
+    stored = newswatch("topics", "explain", "defence-secretary-meetings", "--article", "4",
+                       "-c", str(config), cwd=tmp_path)  # fmt: skip
+    assert "State legislator" in stored.stdout and "does not pass" in stored.stdout
+
+
+def test_topics_explain_an_unknown_topic(tmp_path):
+    config = copy_example(tmp_path)
+    result = newswatch("topics", "explain", "nope", "--text", "x", "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 1 and "no topic 'nope'" in result.stderr
+
+
+def test_topics_backtest(tmp_path):
+    config = copy_example(tmp_path)
+    newswatch("poll", "-c", str(config), cwd=tmp_path)
+    result = newswatch("topics", "backtest", "defence-secretary-meetings", "--since", "100000d",
+                       "-c", str(config), cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "2 article(s) would have matched; nothing was stored or sent" in result.stdout
+    bad = newswatch(
+        "topics", "backtest", "elections", "--since", "soon", "-c", str(config), cwd=tmp_path
+    )
+    assert bad.returncode == 2 and "--since" in bad.stderr

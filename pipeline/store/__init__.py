@@ -6,6 +6,7 @@ Only this package and the alert outbox touch the database.
 from .articles import insert_articles
 from .database import connect, current_revision, ensure_schema, head_revision, upgrade
 from .feeds import FeedHealth, FetchRecord, ScheduledFeed, feed_health, record_fetch, sync_feeds
+from .matches import get_article
 
 __all__ = [
     "FeedHealth",
@@ -15,6 +16,7 @@ __all__ = [
     "current_revision",
     "ensure_schema",
     "feed_health",
+    "get_article",
     "head_revision",
     "insert_articles",
     "record_fetch",

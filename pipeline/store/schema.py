@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -86,6 +87,7 @@ class ArticleRow(Base):
         Index(None, "published_at"),
         Index(None, "fetched_at"),
         Index(None, "content_hash"),
+        Index(None, "scored_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -102,6 +104,26 @@ class ArticleRow(Base):
     published_at_missing: Mapped[bool] = mapped_column(Boolean)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
     content_hash: Mapped[str] = mapped_column(Text)
+    # Set once every enabled topic has seen the article: new articles are scored exactly once,
+    # and editing a topic later does not re-score (or re-alert) old ones.
+    scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TopicMatchRow(Base):
+    """An article that passed a topic, with the score and the explanation shown as "why"."""
+
+    __tablename__ = "topic_matches"
+    __table_args__ = (
+        UniqueConstraint("article_id", "topic_id"),
+        Index(None, "topic_id", "matched_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    topic_id: Mapped[str] = mapped_column(Text)
+    score: Mapped[float] = mapped_column(Float)
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    matched_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class FetchLogRow(Base):

@@ -1,0 +1,100 @@
+"""The `newswatch` command: a thin layer over the library.
+
+Every command takes `--config`, `--database-url` and `-v`. Exit status is non-zero only when
+the run itself cannot proceed (bad config, unreachable database); one failing feed is reported
+in the summary, not by the exit status.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from sqlalchemy import Engine
+
+from .. import __version__, store
+from ..config import Config, load_config
+from ..errors import NewswatchError
+
+app = typer.Typer(
+    help="Watch news feeds for the events your team cares about.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Wide enough for the tables when output goes to a file or a CI log rather than a terminal.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="newswatch.yaml (default: $NEWSWATCH_CONFIG or ./newswatch.yaml)"
+    ),
+]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database-url", help="Overrides database.url and $NEWSWATCH_DATABASE_URL."),
+]
+VerboseOption = Annotated[
+    int, typer.Option("--verbose", "-v", count=True, help="-v for progress logs, -vv for debug.")
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handles_errors(function: F) -> F:
+    """Turn a `NewswatchError` into one red line and exit status 1, not a traceback."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except NewswatchError as error:
+            err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(
+        level=level,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False, rich_tracebacks=False)],
+        force=True,
+    )
+    if verbose < 2:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def open_database(config: Config, database_url: str | None) -> Engine:
+    url = database_url or os.environ.get("NEWSWATCH_DATABASE_URL") or config.database.url
+    engine = store.connect(url)
+    store.ensure_schema(engine)
+    return engine
+
+
+def load(config_path: Path | None, database_url: str | None, verbose: int) -> tuple[Config, Engine]:
+    setup_logging(verbose)
+    config = load_config(config_path).config
+    return config, open_database(config, database_url)
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        out.print(f"newswatch {__version__}")
+        raise typer.Exit()

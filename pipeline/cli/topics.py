@@ -1,0 +1,170 @@
+"""`newswatch topics`: check, explain and backtest watch topics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .. import store
+from ..config import compile_topics, load_config, parse_duration
+from ..errors import ConfigError, NewswatchError
+from ..score import backtest, document_for
+from ..topics import Document, Match, Matcher, Topic
+from .app import (
+    ConfigOption,
+    DatabaseOption,
+    VerboseOption,
+    app,
+    handles_errors,
+    load,
+    out,
+    setup_logging,
+)
+
+topics_app = typer.Typer(help="Watch topics: check, explain, backtest.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+
+
+@topics_app.command("check")
+@handles_errors
+def check_command(config: ConfigOption = None, verbose: VerboseOption = 0) -> None:
+    """Validate every topic and print each as it was understood."""
+    setup_logging(verbose)
+    settings = load_config(config).config
+    topics = compile_topics(settings)
+    if not topics:
+        out.print("no topics configured")
+        return
+    for topic in topics:
+        state = "" if topic.enabled else " [yellow](disabled)[/]"
+        out.print(f"[bold]{escape(topic.id)}[/]: {escape(topic.name)}{state}")
+        out.print(f"  query:     {escape(str(topic.query))}", highlight=False, soft_wrap=True)
+        if topic.exclude is not None:
+            out.print(f"  exclude:   {escape(str(topic.exclude))}", highlight=False, soft_wrap=True)
+        out.print(f"  threshold: {topic.threshold}")
+        out.print(f"  alerts to: {escape(topic.channel or 'console (no Slack channel)')}")
+    out.print(f"{len(topics)} topic(s) OK")
+
+
+def _topic(topics: list[Topic], topic_id: str) -> Topic:
+    for topic in topics:
+        if topic.id == topic_id:
+            return topic
+    known = ", ".join(t.id for t in topics) or "none"
+    raise ConfigError(f"no topic {topic_id!r} (known: {known})")
+
+
+@topics_app.command("explain")
+@handles_errors
+def explain_command(
+    topic_id: Annotated[str, typer.Argument(metavar="TOPIC", help="The topic's id.")],
+    text: Annotated[str | None, typer.Option(help="Text to score (as an article title).")] = None,
+    article: Annotated[int | None, typer.Option(help="A stored article's id.")] = None,
+    file: Annotated[
+        Path | None, typer.Option(help="A text file: first line is the title, the rest the body.")
+    ] = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Print a topic's score for a text, a stored article or a file, and why."""
+    if sum(x is not None for x in (text, article, file)) != 1:
+        raise typer.BadParameter("give exactly one of --text, --article or --file")
+    if article is not None:
+        settings, engine = load(config, database_url, verbose)
+        stored = store.get_article(engine, article)
+        if stored is None:
+            raise NewswatchError(f"no stored article with id {article}")
+        document = document_for(stored)
+    else:
+        setup_logging(verbose)
+        settings = load_config(config).config
+        document = _document(text, file)
+    topic = _topic(compile_topics(settings), topic_id)
+    print_explanation(Matcher([topic]).explain(topic.id, document), document)
+
+
+def _document(text: str | None, file: Path | None) -> Document:
+    if text is not None:
+        return Document(text)
+    assert file is not None
+    try:
+        lines = file.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise NewswatchError(f"{file}: cannot read: {exc.strerror}") from None
+    title = next((line.strip() for line in lines if line.strip()), "")
+    body = " ".join(line.strip() for line in lines[lines.index(title) + 1 :] if line.strip())
+    return Document(title, "", body) if title else Document("")
+
+
+def print_explanation(match: Match, document: Document) -> None:
+    topic = match.topic
+    verdict = "[green]PASSES[/]" if match.passed else "[red]does not pass[/]"
+    out.print(f"[bold]{escape(topic.id)}[/] on {escape(repr(document.title[:80]))}")
+    out.print(
+        f"  score {match.score:.3f} (threshold {topic.threshold}) {verdict}",
+        highlight=False,
+    )
+    if not match.matched and match.explanation.excluded_by:
+        terms = ", ".join(f"{h.term} in {h.field}" for h in match.explanation.excluded_by)
+        out.print(f"  excluded by: {escape(terms)}", highlight=False)
+    for clause in match.explanation.clauses:
+        mark = "[green]✓[/]" if clause.matched else "[red]✗[/]"
+        out.print(f"  {mark} {escape(clause.clause)}", highlight=False, soft_wrap=True)
+        for hit in clause.hits:
+            offsets = ", ".join(f"{a}-{b}" for a, b in hit.offsets)
+            out.print(f"      {escape(hit.term)} in {hit.field} at {offsets}", highlight=False)
+    snippet = match.explanation.snippet
+    if snippet is not None:
+        marked, last = [], 0
+        for start, end in snippet.highlights:
+            marked += [
+                escape(snippet.text[last:start]),
+                f"[bold yellow]{escape(snippet.text[start:end])}[/]",
+            ]
+            last = end
+        marked.append(escape(snippet.text[last:]))
+        out.print(f"  {snippet.field}: {''.join(marked)}", highlight=False, soft_wrap=True)
+
+
+@topics_app.command("backtest")
+@handles_errors
+def backtest_command(
+    topic_id: Annotated[str, typer.Argument(metavar="TOPIC", help="The topic's id.")],
+    since: Annotated[str, typer.Option(help="How far back: 30d, 12h, ...")] = "30d",
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Replay a topic over stored articles and list what would have matched. Sends nothing."""
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from None
+    settings, engine = load(config, database_url, verbose)
+    topic = _topic(compile_topics(settings), topic_id)
+    start = datetime.now(UTC) - timedelta(seconds=window)
+    table = Table(
+        title=f"{topic.id}: would have matched since {start:%Y-%m-%d %H:%M} UTC",
+        title_justify="left",
+    )
+    for column in ("article", "published", "feed", "score", "title", "why"):
+        table.add_column(column)
+    count = 0
+    for article, match in backtest(engine, topic, start):
+        count += 1
+        table.add_row(
+            str(article.id),
+            f"{article.published_at:%Y-%m-%d %H:%M}",
+            escape(article.feed_name),
+            f"{match.score:.2f}",
+            escape(article.title),
+            escape(", ".join(match.explanation.matched_terms)),
+        )
+    out.print(table)
+    out.print(f"{count} article(s) would have matched; nothing was stored or sent")
