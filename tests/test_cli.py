@@ -134,8 +134,16 @@ def test_topics_check_rejects_a_bad_query_with_its_column(tmp_path):
 
 def test_topics_explain_text_file_and_article(tmp_path):
     config = copy_example(tmp_path)
-    text = newswatch("topics", "explain", "defence-secretary-meetings", "--text",
-                     "Defence Secretary meets his Israeli counterpart", "-c", str(config), cwd=tmp_path)  # fmt: skip
+    text = newswatch(
+        "topics",
+        "explain",
+        "defence-secretary-meetings",
+        "--text",
+        "Defence Secretary meets his Israeli counterpart",
+        "-c",
+        str(config),
+        cwd=tmp_path,
+    )
     assert (
         text.returncode == 0
         and "PASSES" in text.stdout
@@ -143,13 +151,29 @@ def test_topics_explain_text_file_and_article(tmp_path):
     )
 
     article = DATA / "india_israel_defence_talks_2025-07-23.txt"
-    from_file = newswatch("topics", "explain", "defence-secretary-meetings", "--file", str(article),
-                          "-c", str(config), cwd=tmp_path)  # fmt: skip
+    from_file = newswatch(
+        "topics",
+        "explain",
+        "defence-secretary-meetings",
+        "--file",
+        str(article),
+        "-c",
+        str(config),
+        cwd=tmp_path,
+    )
     assert "PASSES" in from_file.stdout and "in content" in from_file.stdout
 
     newswatch("run", "-c", str(config), cwd=tmp_path)
-    stored = newswatch("topics", "explain", "defence-secretary-meetings", "--article", "4",
-                       "-c", str(config), cwd=tmp_path)  # fmt: skip
+    stored = newswatch(
+        "topics",
+        "explain",
+        "defence-secretary-meetings",
+        "--article",
+        "4",
+        "-c",
+        str(config),
+        cwd=tmp_path,
+    )
     assert "State legislator" in stored.stdout and "does not pass" in stored.stdout
 
 
@@ -162,8 +186,16 @@ def test_topics_explain_an_unknown_topic(tmp_path):
 def test_topics_backtest(tmp_path):
     config = copy_example(tmp_path)
     newswatch("poll", "-c", str(config), cwd=tmp_path)
-    result = newswatch("topics", "backtest", "defence-secretary-meetings", "--since", "100000d",
-                       "-c", str(config), cwd=tmp_path)  # fmt: skip
+    result = newswatch(
+        "topics",
+        "backtest",
+        "defence-secretary-meetings",
+        "--since",
+        "100000d",
+        "-c",
+        str(config),
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "2 article(s) would have matched; nothing was stored or sent" in result.stdout
     bad = newswatch(
