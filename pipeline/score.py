@@ -34,7 +34,7 @@ def passed_matches(matcher: Matcher, article: StoredArticle) -> list[TopicMatch]
     return [
         TopicMatch(article.id, m.topic.id, m.score, m.explanation.to_dict())
         for m in matcher.match(document_for(article))
-        if m.passed
+        if m.passed and m.explanation is not None  # a passing match is always explained
     ]
 
 

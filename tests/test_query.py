@@ -129,3 +129,15 @@ def test_operators_must_be_upper_case_so_lower_case_words_are_terms():
     assert parse_query("war and peace") == And(
         (Term(("war",), False), Term(("and",), False), Term(("peace",), False))
     )
+
+
+def test_the_fast_word_text_agrees_with_the_word_rule_on_every_corpus_text():
+    from pipeline.parse import parse_feed
+    from pipeline.topics.folding import word_text, words
+    from tests.conftest import CORPUS, fetched
+
+    texts = ["Ce n’est pas—vraiment… «ça»", "U.S.-India_talks", "Москва: переговоры", "\u00a0x\ty"]
+    for path in sorted((CORPUS / "news_feeds").iterdir()):
+        for article in parse_feed(fetched(path)).articles:
+            texts += [article.title, article.summary, article.content]
+    assert all(word_text(t) == " ".join(words(t)) for t in texts)

@@ -141,9 +141,9 @@ def test_only_topics_whose_selective_terms_occur_are_evaluated():
     evaluated = []
     original = matcher._evaluate
 
-    def spy(topic, scan):
+    def spy(topic, scan, **options):
         evaluated.append(topic.id)
-        return original(topic, scan)
+        return original(topic, scan, **options)
 
     matcher._evaluate = spy
     found = matcher.match(Document("Negotiator7 says talks resume"))

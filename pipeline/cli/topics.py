@@ -110,16 +110,18 @@ def print_explanation(match: Match, document: Document) -> None:
         f"  score {match.score:.3f} (threshold {topic.threshold}) {verdict}",
         highlight=False,
     )
-    if not match.matched and match.explanation.excluded_by:
-        terms = ", ".join(f"{h.term} in {h.field}" for h in match.explanation.excluded_by)
+    explanation = match.explanation
+    assert explanation is not None  # Matcher.explain always explains
+    if not match.matched and explanation.excluded_by:
+        terms = ", ".join(f"{h.term} in {h.field}" for h in explanation.excluded_by)
         out.print(f"  excluded by: {escape(terms)}", highlight=False)
-    for clause in match.explanation.clauses:
+    for clause in explanation.clauses:
         mark = "[green]✓[/]" if clause.matched else "[red]✗[/]"
         out.print(f"  {mark} {escape(clause.clause)}", highlight=False, soft_wrap=True)
         for hit in clause.hits:
             offsets = ", ".join(f"{a}-{b}" for a, b in hit.offsets)
             out.print(f"      {escape(hit.term)} in {hit.field} at {offsets}", highlight=False)
-    snippet = match.explanation.snippet
+    snippet = explanation.snippet
     if snippet is not None:
         marked, last = [], 0
         for start, end in snippet.highlights:
@@ -164,7 +166,7 @@ def backtest_command(
             escape(article.feed_name),
             f"{match.score:.2f}",
             escape(article.title),
-            escape(", ".join(match.explanation.matched_terms)),
+            escape(", ".join(match.explanation.matched_terms if match.explanation else [])),
         )
     out.print(table)
     out.print(f"{count} article(s) would have matched; nothing was stored or sent")

@@ -8,14 +8,13 @@ Lucene's Monitor); most topics are never looked at for most articles.
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate, pairwise
+from itertools import islice, pairwise
 
 import ahocorasick
 
-from .folding import WORD, fold
+from .folding import WORD, fold, word_text
 from .query import FIELDS, And, Near, Node, Not, Or, Term, terms
 from .query import anchored as anchored_node
 from .topic import Topic
@@ -37,13 +36,9 @@ class Document:
         return (self.title, self.summary, self.content)[index]
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Position:
-    """A run of words in one field: `start` and `end` count words, end exclusive."""
-
-    field: int
-    start: int
-    end: int
+# A run of words in one field: (field index, first word, last word + 1). Plain tuples: millions
+# are made, and they sort by field then position, which the scorer relies on.
+Position = tuple[int, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +106,7 @@ class Match:
     topic: Topic
     matched: bool
     score: float
-    explanation: Explanation
+    explanation: Explanation | None  # built for passing matches and for `explain` only
 
     @property
     def passed(self) -> bool:
@@ -120,18 +115,52 @@ class Match:
 
 @dataclass(slots=True)
 class _Scan:
-    """One document's words and where each atom (a distinct term pattern) occurred."""
+    """One document after the automaton's pass: where each atom (a distinct term pattern)
+    ended in the haystack. Word positions are worked out only for the atoms that a candidate
+    topic's evaluation asks about; most hits never need them."""
 
     document: Document
-    hits: dict[int, list[Position]]
+    haystack: str
+    field_starts: tuple[int, int, int]  # word number where title, summary, content begin
+    ends: dict[int, list[int]]  # atom -> haystack offsets where it ended, ascending
+    matcher: Matcher
+    _positions: dict[int, list[Position]] = field(default_factory=dict)
     _spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
 
+    def positions(self, atom: int) -> list[Position] | None:
+        found = self._positions.get(atom)
+        if found is not None or atom not in self.ends:
+            return found
+        chars, words = self.matcher._chars_in[atom], self.matcher._words_in[atom]
+        _, summary_at, content_at = self.field_starts
+        found = []
+        counted_to = counted = 0
+        for end in self.ends[atom]:
+            start = end + 1 - chars
+            # A hit's word number is the count of spaces before it, counted on from the
+            # previous hit: one pass over the text, in C.
+            counted += self.haystack.count(" ", counted_to, start)
+            counted_to = start
+            if counted >= content_at:
+                found.append((2, counted - content_at, counted - content_at + words))
+            elif counted >= summary_at:
+                found.append((1, counted - summary_at, counted - summary_at + words))
+            else:
+                found.append((0, counted, counted + words))
+        self._positions[atom] = found
+        return found
+
     def char_span(self, position: Position) -> tuple[int, int]:
-        spans = self._spans.get(position.field)
-        if spans is None:
-            text = fold(self.document.field(position.field))
-            spans = self._spans[position.field] = [m.span() for m in WORD.finditer(text)]
-        return spans[position.start][0], spans[position.end - 1][1]
+        """Character offsets of a run of words. Folding keeps every character in place, so
+        word k of the folded text is word k of the original; spans are read only as far as
+        needed (the body can be long)."""
+        field_index, start, end = position
+        spans = self._spans.setdefault(field_index, [])
+        if len(spans) < end:
+            text = fold(self.document.field(field_index))
+            finder = WORD.finditer(text, spans[-1][1] if spans else 0)
+            spans.extend(m.span() for m in islice(finder, end - len(spans)))
+        return spans[start][0], spans[end - 1][1]
 
 
 class Matcher:
@@ -143,11 +172,19 @@ class Matcher:
         self._words_in: list[int] = []  # atom id -> words in its pattern
         self._chars_in: list[int] = []  # atom id -> characters in its pattern
         self._topics_by_atom: list[set[int]] = []
+        # id(term) -> (atom, bit mask of the fields it may match in): evaluation is hot
+        self._terms: dict[int, tuple[int, int]] = {}
         for index, topic in enumerate(self.topics):
             for term in _trigger_terms(topic.query):
                 self._topics_by_atom[self._atom(term)].add(index)
             for term in terms(topic.query) + (terms(topic.exclude) if topic.exclude else []):
-                self._atom(term)
+                mask = sum(1 << FIELDS.index(f) for f in term.fields)
+                self._terms[id(term)] = (self._atom(term), mask)
+        # Fast yes/no tests per topic; positions, scores and explanations only for a yes.
+        self._tests = [
+            (self._boolean(t.query), self._boolean(t.exclude) if t.exclude else None)
+            for t in self.topics
+        ]
         self._automaton = ahocorasick.Automaton()
         for pattern, atom in self._atoms.items():
             self._automaton.add_word(pattern, atom)
@@ -165,95 +202,139 @@ class Matcher:
         return atom
 
     def match(self, document: Document) -> list[Match]:
-        """The topics whose query holds for `document`, scored (passed or not)."""
+        """The topics whose query holds for `document`, scored; passing ones are explained."""
         scan = self._scan(document)
-        candidates = sorted({t for atom in scan.hits for t in self._topics_by_atom[atom]})
+        candidates = sorted({t for atom in scan.ends for t in self._topics_by_atom[atom]})
         results = []
         for index in candidates:
-            result = self._evaluate(self.topics[index], scan)
-            if result.matched:
+            query_holds, exclusion_holds = self._tests[index]
+            if not query_holds(scan) or (exclusion_holds is not None and exclusion_holds(scan)):
+                continue
+            result = self._evaluate(self.topics[index], scan, explain_all=False)
+            if result is not None:
                 results.append(result)
         return results
 
+    def _boolean(self, node: Node) -> Callable[[_Scan], bool]:
+        """Compile `node` into a yes/no test on a scan. AND, OR and NOT need only whether an
+        atom occurred (a set lookup); positions are worked out only for field scopes and NEAR.
+        """
+        if isinstance(node, Term):
+            atom, mask = self._terms[id(node)]
+            if mask == _ALL_FIELDS:
+                return lambda scan: atom in scan.ends
+            return lambda scan: any(mask >> p[0] & 1 for p in scan.positions(atom) or ())
+        if isinstance(node, Or):
+            plain = frozenset(
+                self._terms[id(c)][0]
+                for c in node.children
+                if isinstance(c, Term) and self._terms[id(c)][1] == _ALL_FIELDS
+            )
+            others = [
+                self._boolean(c)
+                for c in node.children
+                if not (isinstance(c, Term) and self._terms[id(c)][1] == _ALL_FIELDS)
+            ]
+            return lambda scan: not plain.isdisjoint(scan.ends) or any(t(scan) for t in others)
+        if isinstance(node, And):
+            tests = [self._boolean(c) for c in node.children]
+            return lambda scan: all(t(scan) for t in tests)
+        if isinstance(node, Not):
+            test = self._boolean(node.child)
+            return lambda scan: not test(scan)
+        terms_info = self._terms
+        return lambda scan: _Evaluator(terms_info, scan).eval(node) is not None
+
     def explain(self, topic_id: str, document: Document) -> Match:
-        """One topic's full verdict, also when it does not match (for `topics explain`)."""
+        """One topic's full verdict and explanation, also when it does not match."""
         topic = next((t for t in self.topics if t.id == topic_id), None)
         if topic is None:
             raise KeyError(topic_id)
-        return self._evaluate(topic, self._scan(document))
+        result = self._evaluate(topic, self._scan(document), explain_all=True)
+        assert result is not None
+        return result
 
     def _scan(self, document: Document) -> _Scan:
-        words: list[str] = []
+        """Run the automaton once over the document's three fields.
+
+        The haystack is the folded words one space apart, fields divided by a separator word
+        that no pattern contains, so a phrase never spans two fields.
+        """
+        parts: list[str] = []
         field_starts = []
+        words = 0
         for index, text in enumerate((document.title, document.summary, document.content)):
             if index:
-                words.append(_SEPARATOR)
-            field_starts.append(len(words))
-            words.extend(WORD.findall(fold(text)))
-        hits: dict[int, list[Position]] = {}
-        if not self._atoms:
-            return _Scan(document, hits)
-        haystack = " " + " ".join(words) + " "
-        # offsets[k] is where word k's leading space sits in the haystack
-        offsets = list(accumulate((len(w) + 1 for w in words), initial=0))
-        for end, atom in self._automaton.iter(haystack):
-            word = bisect_right(offsets, end + 1 - self._chars_in[atom]) - 1
-            field_index = bisect_right(field_starts, word) - 1
-            local = word - field_starts[field_index]
-            hits.setdefault(atom, []).append(
-                Position(field_index, local, local + self._words_in[atom])
-            )
-        return _Scan(document, hits)
+                parts.append(_SEPARATOR)
+                words += 1
+            field_starts.append(words)
+            cleaned = word_text(text)
+            if cleaned:
+                parts.append(cleaned)
+                words += cleaned.count(" ") + 1
+        haystack = " " + " ".join(parts) + " "
+        ends: dict[int, list[int]] = {}
+        if self._atoms:
+            for end, atom in self._automaton.iter(haystack):
+                found = ends.get(atom)
+                if found is None:
+                    ends[atom] = [end]
+                else:
+                    found.append(end)
+        starts = (field_starts[0], field_starts[1], field_starts[2])
+        return _Scan(document, haystack, starts, ends, self)
 
-    def _evaluate(self, topic: Topic, scan: _Scan) -> Match:
-        evaluator = _Evaluator(self._atoms, scan)
-        matched_positions = evaluator.eval(topic.query)
-        excluded: tuple[TermHit, ...] = ()
-        if topic.exclude is not None and evaluator.eval(topic.exclude) is not None:
-            excluded = evaluator.hits_in(topic.exclude)
+    def _evaluate(self, topic: Topic, scan: _Scan, *, explain_all: bool) -> Match | None:
+        """The topic's verdict. In `match` a miss is None and only a passing match is
+        explained: explanations cost more than the test, and most candidates miss."""
+        evaluator = _Evaluator(self._terms, scan)
+        positions = evaluator.eval(topic.query)
+        excluded = topic.exclude is not None and evaluator.eval(topic.exclude) is not None
+        if not explain_all and (positions is None or excluded):
+            return None
         clauses = [c for c in _conjuncts(topic.query) if not isinstance(c, Not)]
+        score = _score(clauses, evaluator) if positions is not None else 0.0
+        matched = positions is not None and not excluded
+        if not explain_all and score < topic.threshold:
+            return Match(topic, matched, score, None)
         explanations = tuple(
             ClauseExplanation(str(c), evaluator.eval(c) is not None, evaluator.hits_in(c))
             for c in clauses
         )
-        matched = matched_positions is not None and not excluded
-        score = _score(clauses, evaluator) if matched_positions is not None else 0.0
-        return Match(
-            topic=topic,
-            matched=matched,
-            score=score,
-            explanation=Explanation(
-                clauses=explanations,
-                snippet=_snippet(scan, explanations),
-                excluded_by=excluded,
-            ),
+        explanation = Explanation(
+            clauses=explanations,
+            snippet=_snippet(scan, explanations),
+            excluded_by=evaluator.hits_in(topic.exclude) if excluded and topic.exclude else (),
         )
+        return Match(topic, matched, score, explanation)
 
 
 class _Evaluator:
     """Evaluates query nodes against one scan. A node gives the positions that made it true,
     or None when it is false (a true NOT gives an empty list)."""
 
-    def __init__(self, atoms: dict[str, int], scan: _Scan) -> None:
-        self.atoms = atoms
+    def __init__(self, terms: dict[int, tuple[int, int]], scan: _Scan) -> None:
+        self.terms = terms
         self.scan = scan
         self.memo: dict[int, list[Position] | None] = {}
 
     def eval(self, node: Node) -> list[Position] | None:
         key = id(node)
-        if key not in self.memo:
-            self.memo[key] = self._eval(node)
-        return self.memo[key]
+        if key in self.memo:
+            return self.memo[key]
+        result = self.memo[key] = self._eval(node)
+        return result
 
     def _eval(self, node: Node) -> list[Position] | None:
         if isinstance(node, Term):
-            allowed = {FIELDS.index(f) for f in node.fields}
-            found = [
-                p for p in self.scan.hits.get(self.atoms[_pattern(node)], ()) if p.field in allowed
-            ]
-            return found or None
-        if isinstance(node, Not):
-            return [] if self.eval(node.child) is None else None
+            atom, mask = self.terms[id(node)]
+            found = self.scan.positions(atom)
+            if found is None or mask == _ALL_FIELDS:
+                return found
+            return [p for p in found if mask >> p[0] & 1] or None
+        if isinstance(node, Or):
+            results = [r for r in map(self.eval, node.children) if r is not None]
+            return [p for r in results for p in r] if results else None
         if isinstance(node, And):
             collected: list[Position] = []
             for child in node.children:
@@ -262,11 +343,8 @@ class _Evaluator:
                     return None
                 collected.extend(positions)
             return collected
-        if isinstance(node, Or):
-            results = [self.eval(c) for c in node.children]
-            if all(r is None for r in results):
-                return None
-            return [p for r in results if r for p in r]
+        if isinstance(node, Not):
+            return [] if self.eval(node.child) is None else None
         left, right = self.eval(node.left), self.eval(node.right)
         if not left or not right:
             return None
@@ -274,7 +352,7 @@ class _Evaluator:
             p
             for a in left
             for b in right
-            if a.field == b.field and _gap(a, b) <= node.distance
+            if a[0] == b[0] and _gap(a, b) <= node.distance
             for p in (a, b)
         ]
         return close or None
@@ -287,11 +365,14 @@ class _Evaluator:
                 continue
             by_field: dict[int, list[tuple[int, int]]] = {}
             for position in positions:
-                by_field.setdefault(position.field, []).append(self.scan.char_span(position))
+                by_field.setdefault(position[0], []).append(self.scan.char_span(position))
             found.extend(
                 TermHit(str(term), FIELDS[f], tuple(spans)) for f, spans in sorted(by_field.items())
             )
         return tuple(found)
+
+
+_ALL_FIELDS = (1 << len(FIELDS)) - 1
 
 
 def _pattern(term: Term) -> str:
@@ -338,7 +419,7 @@ def _conjuncts(node: Node) -> tuple[Node, ...]:
 
 def _gap(a: Position, b: Position) -> int:
     """Words strictly between two runs (0 when they touch or overlap)."""
-    return max(0, b.start - a.end, a.start - b.end)
+    return max(0, b[1] - a[2], a[1] - b[2])
 
 
 def _score(clauses: Sequence[Node], evaluator: _Evaluator) -> float:
@@ -352,7 +433,7 @@ def _score(clauses: Sequence[Node], evaluator: _Evaluator) -> float:
     matched = [(i, p) for i, p in matched if p]
     if not matched:
         return 0.0
-    base = sum(max(FIELD_WEIGHTS[p.field] for p in ps) for _, ps in matched) / len(matched)
+    base = sum(max(FIELD_WEIGHTS[p[0]] for p in ps) for _, ps in matched) / len(matched)
     mentions = len({p for _, ps in matched for p in ps})
     atoms = len({t for c in clauses for t in _positive_terms(c) if evaluator.eval(t)})
     breadth = min(1.0, atoms / (len(clauses) + 1))
@@ -369,7 +450,7 @@ def _closeness(labelled: list[tuple[Position, int]]) -> float:
     labelled.sort()
     best = None
     for (a, clause_a), (b, clause_b) in pairwise(labelled):
-        if a.field == b.field and clause_a != clause_b:
+        if a[0] == b[0] and clause_a != clause_b:
             gap = _gap(a, b)
             best = gap if best is None else min(best, gap)
     if best is None:
