@@ -107,11 +107,19 @@ class TopicConfig(_Strict):
 
 
 class SlackConfig(_Strict):
-    """Slack credentials; `SecretStr` keeps them out of reprs and logs."""
+    """Where alerts go. Credentials are `SecretStr`, which keeps them out of reprs and logs;
+    without any, alerts print in the terminal. `SLACK_BOT_TOKEN` / `SLACK_WEBHOOK_URL` in the
+    environment are used when the config names none."""
 
     token: SecretStr | None = None
     webhook_url: SecretStr | None = None
     default_channel: str | None = None
+    api_url: str = "https://slack.com/api/"
+    timeout: Duration = 10.0
+    digest_after: int = Field(5, ge=1)  # more alerts than this for one topic in one drain: a digest
+    min_interval: float = Field(1.0, ge=0.0)  # seconds between messages to one channel
+    max_attempts: int = Field(10, ge=1)  # transient failures before an alert is given up
+    max_backoff: Duration = 3600.0
 
 
 class Config(_Strict):

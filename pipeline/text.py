@@ -18,7 +18,11 @@ _BLOCK = re.compile(
     r"|pre|hr|header|footer|aside|dd|dt)\b)[^>]*>",
     re.I,
 )
-_TAG = re.compile(r"</?[a-zA-Z][^>]*>|<![^>]*>|<\?[^>]*>")
+# Only real markup: an element name then whitespace, "/" or ">", or a declaration. Text such as
+# "<!channel>" or "<https://x|y>" is not markup; it stays, and is escaped where it is shown.
+_TAG = re.compile(
+    r"</?[a-zA-Z][\w:-]*(?:\s[^>]*)?/?>|<!(?:doctype|\[cdata\[)[^>]*>|<\?[^>]*>", re.I
+)
 _ENTITY = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]{1,31});")
 # Control characters and zero-width marks: invisible, and they split words.
 _INVISIBLE = "".join(map(chr, [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]))

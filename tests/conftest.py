@@ -25,6 +25,9 @@ from werkzeug import Request, Response
 
 from pipeline import store
 from pipeline.records import FeedSource, FetchedFeed
+from tests.fake_slack import FakeSlack
+from tests.fake_slack import start as start_fake_slack
+from tests.fake_slack import stop as stop_fake_slack
 
 DATA = Path(__file__).parent / "data"
 CORPUS = DATA / "corpus"
@@ -182,3 +185,12 @@ def unused_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """A fake Slack on 127.0.0.1; every message posted to it must be valid Block Kit."""
+    fake = start_fake_slack(FakeSlack())
+    yield fake
+    stop_fake_slack(fake)
+    assert fake.violations == [], fake.violations

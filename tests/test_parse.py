@@ -231,3 +231,10 @@ def test_html_to_text(markup, text):
     from pipeline.text import html_to_text
 
     assert html_to_text(markup) == text
+
+
+def test_text_that_only_looks_like_markup_is_kept_for_escaping_later():
+    from pipeline.text import html_to_text
+
+    hostile = "<!channel> <https://evil.example|bank> & <@U123>"
+    assert html_to_text(hostile) == hostile

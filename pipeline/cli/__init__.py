@@ -1,6 +1,6 @@
 """The `newswatch` command line. Importing the command modules registers their commands."""
 
-from . import ingest, topics
+from . import alerts, ingest, topics
 from .app import app
 
-__all__ = ["app", "ingest", "topics"]
+__all__ = ["alerts", "app", "ingest", "topics"]

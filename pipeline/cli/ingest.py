@@ -52,11 +52,18 @@ def run_command(
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
     verbose: VerboseOption = 0,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Poll and score, but print the alerts, send none.")
+    ] = False,
 ) -> None:
-    """The main job: poll the due feeds, store what is new, score it against the topics."""
+    """The main job: poll the due feeds, store and score what is new, send the alerts."""
+    from .alerts import run_drain, setup_for  # the alerts CLI imports this module
+
     settings, engine = load(config, database_url, verbose)
+    setup = setup_for(settings)  # a Slack misconfiguration stops the run before any work
     print_poll_summary(run_poll(settings, engine))
     print_score_summary(score_new_articles(engine, compile_topics(settings)), engine)
+    run_drain(engine, setup, dry_run=dry_run)
 
 
 def print_score_summary(result: ScoreResult, engine: Engine) -> None:

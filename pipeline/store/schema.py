@@ -124,6 +124,37 @@ class TopicMatchRow(Base):
     score: Mapped[float] = mapped_column(Float)
     explanation: Mapped[dict[str, Any]] = mapped_column(JSON)
     matched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when the match has been turned into alert rows; the match itself is the durable
+    # record of an alert owed, so a crash between scoring and alerting loses nothing.
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AlertRow(Base):
+    """The outbox: one row per topic, story and destination, whatever reruns, retries or
+    backfills happen. Delivery moves it pending -> sending -> sent, or to failed."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("topic_id", "story_id", "destination"),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    topic_id: Mapped[str] = mapped_column(Text)
+    story_id: Mapped[int] = mapped_column(BigInteger)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    destination: Mapped[str] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(Text, default="live")
+    status: Mapped[str] = mapped_column(Text, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    slack_channel: Mapped[str | None] = mapped_column(Text)
+    slack_ts: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class FetchLogRow(Base):

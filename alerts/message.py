@@ -1,0 +1,153 @@
+"""Slack messages for alerts: Block Kit plus a plain-text fallback.
+
+Feed text is untrusted. Everything taken from a feed goes through `escape` (& < > become
+entities), so a title can never produce `<!channel>`, a user mention or a disguised link; the
+only control sequences in a message are the ones built here. Slack's documented limits are
+applied by truncating at a word boundary.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from pipeline.text import truncate
+
+from .records import Alert, SlackMessage
+
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}…$")
+HEADER_LIMIT = 150  # plain_text in a header block
+SECTION_LIMIT = 3000  # mrkdwn text in a section block
+CONTEXT_LIMIT = 2000  # one text element in a context block
+BLOCK_LIMIT = 50  # blocks in one message
+FALLBACK_LIMIT = 3000  # the top-level text; Slack truncates past 40,000 but notifications are short
+DIGEST_ITEMS = 40  # articles listed in one digest before "and N more"
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters as entities: the whole of Slack's escaping rules."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str | None, label: str) -> str:
+    """`<url|label>` for an http(s) URL, else the escaped label alone."""
+    text = escape(label)
+    if not url or urlsplit(url).scheme not in ("http", "https"):
+        return text
+    # | and > would end the URL part early; percent-encode them, and whitespace too.
+    safe_url = quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
+    return f"<{escape(safe_url)}|{text}>"
+
+
+def slack_date(moment: datetime, missing: bool = False) -> str:
+    """Slack's date formatting (shown in the reader's time zone) with a UTC fallback."""
+    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    shown = f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+    return f"{shown} (fetched; no date in the feed)" if missing else shown
+
+
+def source(alert: Alert) -> str:
+    domain = urlsplit(alert.url).hostname if alert.url else None
+    name = escape(alert.feed_name)
+    return f"{name} ({escape(domain.removeprefix('www.'))})" if domain else name
+
+
+def why(explanation: dict[str, Any]) -> str:
+    """Matched terms and the highlighted snippet, as mrkdwn."""
+    terms = dict.fromkeys(h["term"] for c in explanation.get("clauses", ()) for h in c["hits"])
+    lines = []
+    if terms:
+        lines.append("*Why:* " + ", ".join(f"`{escape(t)}`" for t in terms))
+    snippet = explanation.get("snippet")
+    if snippet:
+        text, marked, last = snippet["text"], [], 0
+        for start, end in snippet["highlights"]:
+            if start < last:
+                continue
+            marked += [escape(text[last:start]), "*", escape(text[start:end]), "*"]
+            last = end
+        marked.append(escape(text[last:]))
+        lines.append("> " + "".join(marked).replace("\n", " "))
+    return "\n".join(lines)
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _fit(text, SECTION_LIMIT)}}
+
+
+def _fit(text: str, limit: int) -> str:
+    """Truncate mrkdwn without leaving half an entity ("&am") at the end."""
+    return _PARTIAL_ENTITY.sub("…", truncate(text, limit))
+
+
+def render_alert(alert: Alert) -> SlackMessage:
+    title = alert.title or "(untitled)"
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {
+                "type": "plain_text",
+                "text": truncate(alert.topic_name, HEADER_LIMIT),
+                "emoji": False,
+            },
+        },
+        _section(f"*{link(alert.url, truncate(title, 500))}*"),
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": _fit(
+                        f"{source(alert)} · "
+                        f"{slack_date(alert.published_at, alert.published_at_missing)} · "
+                        f"score {alert.score:.2f}",
+                        CONTEXT_LIMIT,
+                    ),
+                }
+            ],
+        },
+    ]
+    reason = why(alert.explanation)
+    if reason:
+        blocks.append(_section(reason))
+    fallback = f"[{alert.topic_name}] {title} ({alert.feed_name})"
+    return SlackMessage(escape(truncate(fallback, FALLBACK_LIMIT)), blocks, (alert.id,))
+
+
+def render_digest(topic_name: str, alerts: list[Alert]) -> SlackMessage:
+    """One message for a burst: a line per article, newest first, within the block limits."""
+    ordered = sorted(alerts, key=lambda a: a.published_at, reverse=True)
+    header = f"{topic_name}: {len(alerts)} new matches"
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": truncate(header, HEADER_LIMIT), "emoji": False},
+        }
+    ]
+    lines = [
+        f"• *{link(a.url, truncate(a.title or '(untitled)', 200))}* · {source(a)} · "
+        f"{slack_date(a.published_at, a.published_at_missing)} · {a.score:.2f}"
+        for a in ordered[:DIGEST_ITEMS]
+    ]
+    chunk: list[str] = []
+    for line in lines:  # pack lines into sections of at most SECTION_LIMIT characters
+        if chunk and len("\n".join([*chunk, line])) > SECTION_LIMIT:
+            blocks.append(_section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        blocks.append(_section("\n".join(chunk)))
+    if len(ordered) > DIGEST_ITEMS:
+        more = len(ordered) - DIGEST_ITEMS
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"…and {more} more"}]}
+        )
+    blocks = blocks[:BLOCK_LIMIT]
+    fallback = f"[{topic_name}] {len(alerts)} new matches: " + "; ".join(
+        a.title for a in ordered[:5]
+    )
+    return SlackMessage(
+        escape(truncate(fallback, FALLBACK_LIMIT)), blocks, tuple(a.id for a in alerts)
+    )

@@ -1,0 +1,358 @@
+"""The alert outbox: the `alerts` table and every change to it.
+
+An alert is owed once per (topic, story, destination); the unique key makes enqueueing
+idempotent across reruns, retries and backfills. Delivery moves an alert
+pending -> sending (claimed, committed before the message goes out) -> sent | pending (retry
+later) | failed (permanent). A claim is a compare-and-set, so two drains never send one alert.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, case, func, select, update
+
+from pipeline.store.database import insert_for
+from pipeline.store.schema import AlertRow, ArticleRow, FeedRow, TopicMatchRow
+
+from .records import Alert
+
+ALERTS = AlertRow.__table__
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+ENQUEUE_BATCH = 1000
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def enqueue(
+    engine: Engine, destinations: Mapping[str, str], now: datetime, origin: str = "live"
+) -> int:
+    """Turn matches not yet enqueued into alerts for their topic's destination; returns how
+    many alerts are new. Matches of topics that are no longer configured are retired."""
+    created = 0
+    while True:
+        with engine.begin() as connection:
+            rows = connection.execute(
+                select(
+                    TopicMatchRow.id,
+                    TopicMatchRow.topic_id,
+                    TopicMatchRow.article_id,
+                    # The story is the article until stories exist; the one line to change.
+                    ArticleRow.id.label("story_id"),
+                )
+                .join(ArticleRow, ArticleRow.id == TopicMatchRow.article_id)
+                .where(TopicMatchRow.enqueued_at.is_(None))
+                .order_by(TopicMatchRow.id)
+                .limit(ENQUEUE_BATCH)
+            ).all()
+            if not rows:
+                return created
+            alerts = [
+                {
+                    "topic_id": row.topic_id,
+                    "story_id": row.story_id,
+                    "article_id": row.article_id,
+                    "destination": destinations[row.topic_id],
+                    "origin": origin,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "created_at": now,
+                    "next_attempt_at": now,
+                }
+                for row in rows
+                if row.topic_id in destinations
+            ]
+            if alerts:
+                statement = insert_for(connection, ALERTS).on_conflict_do_nothing()
+                created += len(connection.execute(statement.returning(ALERTS.c.id), alerts).all())
+            connection.execute(
+                update(TopicMatchRow)
+                .where(TopicMatchRow.id.in_([row.id for row in rows]))
+                .values(enqueued_at=now)
+            )
+
+
+def recover_stale(engine: Engine, now: datetime, lease: timedelta) -> int:
+    """Return alerts stuck in `sending` to `pending`: their drain died (its lease ran out, or
+    it ran on this host and its process is gone). They keep their attempt count, so the next
+    send first looks for the message in Slack instead of posting blindly."""
+    with engine.begin() as connection:
+        stuck = connection.execute(
+            select(ALERTS.c.id, ALERTS.c.claimed_at, ALERTS.c.claimed_by).where(
+                ALERTS.c.status == SENDING
+            )
+        ).all()
+        dead = [row.id for row in stuck if row.claimed_at < now - lease or _gone(row.claimed_by)]
+        if dead:
+            connection.execute(
+                update(ALERTS)
+                .where(ALERTS.c.id.in_(dead), ALERTS.c.status == SENDING)
+                .values(status=PENDING, next_attempt_at=now, claimed_by=None)
+            )
+    return len(dead)
+
+
+def _gone(claimed_by: str | None) -> bool:
+    host, _, pid = (claimed_by or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _alert_query():  # type: ignore[no-untyped-def]
+    return (
+        select(
+            ALERTS.c.id,
+            ALERTS.c.topic_id,
+            ALERTS.c.destination,
+            ALERTS.c.attempts,
+            ALERTS.c.origin,
+            ALERTS.c.created_at,
+            ArticleRow.title,
+            ArticleRow.url,
+            FeedRow.name,
+            ArticleRow.published_at,
+            ArticleRow.published_at_missing,
+            TopicMatchRow.score,
+            TopicMatchRow.explanation,
+        )
+        .join(ArticleRow, ArticleRow.id == ALERTS.c.article_id)
+        .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
+        .join(
+            TopicMatchRow,
+            and_(
+                TopicMatchRow.article_id == ALERTS.c.article_id,
+                TopicMatchRow.topic_id == ALERTS.c.topic_id,
+            ),
+        )
+    )
+
+
+def _alert(row, topic_names: Mapping[str, str]) -> Alert:  # type: ignore[no-untyped-def]
+    return Alert(
+        id=row.id,
+        topic_id=row.topic_id,
+        topic_name=topic_names.get(row.topic_id, row.topic_id),
+        destination=row.destination,
+        attempts=row.attempts,
+        origin=row.origin,
+        created_at=row.created_at,
+        title=row.title,
+        url=row.url,
+        feed_name=row.name,
+        published_at=row.published_at,
+        published_at_missing=row.published_at_missing,
+        score=row.score,
+        explanation=row.explanation,
+    )
+
+
+def due_alerts(
+    engine: Engine, now: datetime, topic_names: Mapping[str, str], limit: int = 1000
+) -> list[Alert]:
+    query = (
+        _alert_query()
+        .where(ALERTS.c.status == PENDING, ALERTS.c.next_attempt_at <= now)
+        .order_by(ALERTS.c.id)
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [_alert(row, topic_names) for row in connection.execute(query)]
+
+
+def waiting_matches(
+    engine: Engine, destinations: Mapping[str, str], topic_names: Mapping[str, str], now: datetime
+) -> list[Alert]:
+    """Matches not yet enqueued, as the alerts they will become (id 0): for dry runs."""
+    query = (
+        select(
+            TopicMatchRow.topic_id,
+            ArticleRow.title,
+            ArticleRow.url,
+            FeedRow.name,
+            ArticleRow.published_at,
+            ArticleRow.published_at_missing,
+            TopicMatchRow.score,
+            TopicMatchRow.explanation,
+        )
+        .join(ArticleRow, ArticleRow.id == TopicMatchRow.article_id)
+        .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
+        .where(TopicMatchRow.enqueued_at.is_(None))
+        .order_by(TopicMatchRow.id)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return [
+        Alert(
+            0,
+            row.topic_id,
+            topic_names.get(row.topic_id, row.topic_id),
+            destinations[row.topic_id],
+            0,
+            "live",
+            now,
+            row.title,
+            row.url,
+            row.name,
+            row.published_at,
+            row.published_at_missing,
+            row.score,
+            row.explanation,
+        )
+        for row in rows
+        if row.topic_id in destinations
+    ]
+
+
+def claim(engine: Engine, ids: Sequence[int], now: datetime, worker: str) -> bool:
+    """Move these alerts from pending to sending, all or none; False when another drain got
+    there first. Committed before anything is sent."""
+    with engine.begin() as connection:
+        claimed = connection.execute(
+            update(ALERTS)
+            .where(ALERTS.c.id.in_(ids), ALERTS.c.status == PENDING)
+            .values(
+                status=SENDING,
+                attempts=ALERTS.c.attempts + 1,
+                claimed_at=now,
+                claimed_by=worker,
+            )
+        ).rowcount
+        if claimed != len(ids):
+            connection.rollback()
+            return False
+    return True
+
+
+def mark_sent(
+    engine: Engine, ids: Sequence[int], channel: str | None, ts: str | None, now: datetime
+) -> None:
+    _finish(
+        engine, ids, status=SENT, sent_at=now, slack_channel=channel, slack_ts=ts, last_error=None
+    )
+
+
+def mark_retry(engine: Engine, ids: Sequence[int], error: str, at: datetime) -> None:
+    _finish(engine, ids, status=PENDING, next_attempt_at=at, last_error=error)
+
+
+def mark_failed(engine: Engine, ids: Sequence[int], error: str) -> None:
+    _finish(engine, ids, status=FAILED, last_error=error)
+
+
+def _finish(engine: Engine, ids: Sequence[int], **values: object) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(ALERTS)
+            .where(ALERTS.c.id.in_(ids), ALERTS.c.status == SENDING)
+            .values(claimed_by=None, **values)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AlertLine:
+    """One row of `newswatch alerts`."""
+
+    id: int
+    topic_id: str
+    destination: str
+    status: str
+    attempts: int
+    title: str
+    when: datetime
+    detail: str
+
+
+def list_alerts(engine: Engine, statuses: Sequence[str], limit: int) -> list[AlertLine]:
+    when = func.coalesce(ALERTS.c.sent_at, ALERTS.c.next_attempt_at)
+    query = (
+        select(
+            ALERTS.c.id,
+            ALERTS.c.topic_id,
+            ALERTS.c.destination,
+            ALERTS.c.status,
+            ALERTS.c.attempts,
+            ArticleRow.title,
+            when.label("when"),
+            ALERTS.c.last_error,
+            ALERTS.c.slack_ts,
+        )
+        .join(ArticleRow, ArticleRow.id == ALERTS.c.article_id)
+        .where(ALERTS.c.status.in_(statuses))
+        .order_by(ALERTS.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [
+            AlertLine(
+                row.id,
+                row.topic_id,
+                row.destination,
+                row.status,
+                row.attempts,
+                row.title,
+                row.when,
+                row.last_error or (f"ts {row.slack_ts}" if row.slack_ts else ""),
+            )
+            for row in connection.execute(query)
+        ]
+
+
+def count_by_status(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(ALERTS.c.status, func.count()).group_by(ALERTS.c.status)
+        ).all()
+    return {status: count for status, count in rows}
+
+
+def retry_failed(engine: Engine, ids: Sequence[int] | None, now: datetime) -> int:
+    """Failed alerts (all, or these) back to pending, to go out on the next drain."""
+    condition = ALERTS.c.status == FAILED
+    if ids is not None:
+        condition = and_(condition, ALERTS.c.id.in_(ids))
+    with engine.begin() as connection:
+        return connection.execute(
+            update(ALERTS)
+            .where(condition)
+            # Not zero: an alert given up after timeouts may have arrived; a count above zero
+            # makes the next send look for it in Slack first.
+            .values(
+                status=PENDING,
+                next_attempt_at=now,
+                attempts=case((ALERTS.c.attempts > 1, 1), else_=ALERTS.c.attempts),
+                last_error=None,
+            )
+        ).rowcount
+
+
+__all__ = [
+    "FAILED",
+    "PENDING",
+    "SENDING",
+    "SENT",
+    "claim",
+    "count_by_status",
+    "due_alerts",
+    "enqueue",
+    "list_alerts",
+    "mark_failed",
+    "mark_retry",
+    "mark_sent",
+    "recover_stale",
+    "retry_failed",
+    "waiting_matches",
+    "worker_name",
+]

@@ -1,0 +1,66 @@
+"""Records passed between the outbox, the renderer and the sinks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert owed, with what its message needs to say."""
+
+    id: int
+    topic_id: str
+    topic_name: str
+    destination: str
+    attempts: int  # including the attempt in progress once claimed
+    origin: str
+    created_at: datetime
+    title: str
+    url: str | None
+    feed_name: str
+    published_at: datetime
+    published_at_missing: bool
+    score: float
+    explanation: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SlackMessage:
+    text: str  # the plain fallback: notifications, screen readers, old clients
+    blocks: list[dict[str, Any]]
+    alert_ids: tuple[int, ...] = ()
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Slack message metadata naming the alerts, so a drain that died after posting can
+        find its message in the channel's history instead of posting it again."""
+        return {
+            "event_type": "newswatch_alert",
+            "event_payload": {"alert_ids": list(self.alert_ids)},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What a sink made of one message."""
+
+    outcome: Literal["sent", "retry", "failed"]
+    channel: str | None = None
+    ts: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+    ambiguous: bool = False  # the message may have arrived (timeout, reset): reconcile first
+
+
+@dataclass(slots=True)
+class DrainReport:
+    sent: int = 0
+    digests: int = 0
+    reconciled: int = 0
+    retrying: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)

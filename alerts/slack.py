@@ -1,0 +1,293 @@
+"""Where alert messages go: Slack's Web API (bot token), an incoming webhook, or the terminal.
+
+Each sink turns one message into a `Delivery`: sent, retry later, or failed for good with a
+message that says what to fix. Secrets never reach a log, an error or a repr: the sinks keep
+them to themselves and every error text passes through `Redactor`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from http.client import HTTPException
+from typing import Any, Protocol
+
+from rich.console import Console
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from .records import Delivery, SlackMessage
+
+log = logging.getLogger(__name__)
+
+# Errors no retry will fix, and what the user should do about each.
+PERMANENT_ERRORS = {
+    "invalid_auth": "Slack rejected the bot token: check slack.token or SLACK_BOT_TOKEN",
+    "not_authed": "no bot token was sent: check slack.token or SLACK_BOT_TOKEN",
+    "account_inactive": "the bot's Slack account is deactivated: reinstall the Slack app",
+    "token_revoked": "the bot token was revoked: reinstall the Slack app and update the token",
+    "token_expired": "the bot token expired: issue a new one and update slack.token",
+    "missing_scope": "the bot token lacks the chat:write scope: add it and reinstall the app",
+    "channel_not_found": "channel {channel} does not exist or the bot cannot see it: "
+    "check the topic's slack.channel",
+    "not_in_channel": "the bot is not in {channel}: invite it (/invite @your-bot)",
+    "is_archived": "channel {channel} is archived: unarchive it or pick another channel",
+    "channel_is_archived": "channel {channel} is archived: unarchive it or pick another channel",
+    "restricted_action": "the workspace does not let the bot post in {channel}",
+    "invalid_blocks": "Slack rejected the message layout (a newswatch bug; please report it)",
+    "invalid_arguments": "Slack rejected the message (a newswatch bug; please report it)",
+    "msg_too_long": "Slack says the message is too long (a newswatch bug; please report it)",
+}
+WEBHOOK_PERMANENT = {
+    400: "Slack rejected the webhook payload (a newswatch bug; please report it)",
+    403: "the webhook may not post here (action_prohibited / invalid_token): create a new one",
+    404: "the webhook URL no longer exists: create a new incoming webhook, update "
+    "slack.webhook_url or SLACK_WEBHOOK_URL",
+    410: "the webhook's channel is archived: create a webhook for another channel",
+}
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+# Timeouts, refused or reset connections, DNS failures (URLError and TimeoutError are OSErrors).
+_NETWORK_ERRORS = (OSError, HTTPException)
+
+
+class Redactor:
+    """Removes secrets from text before it is logged, stored or shown."""
+
+    def __init__(self, secrets: Iterable[str | None]) -> None:
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+
+class RedactingFilter(logging.Filter):
+    """Scrubs secrets from every log record that passes it."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = self.redactor(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def _client_logger(kind: str, redactor: Redactor) -> logging.Logger:
+    """A logger of our own for a slack_sdk client, scrubbing the secret: slack_sdk logs request
+    URLs at DEBUG, and an incoming webhook's URL is its secret."""
+    logger = logging.getLogger(f"{__name__}.{kind}.{id(redactor)}")
+    logger.addFilter(RedactingFilter(redactor))
+    return logger
+
+
+class Sink(Protocol):
+    name: str
+    can_reconcile: bool
+
+    def send(self, channel: str | None, message: SlackMessage) -> Delivery: ...
+
+    def find_sent(
+        self, channel: str | None, alert_ids: Iterable[int], since: datetime
+    ) -> tuple[str, str] | None: ...
+
+
+class WebApiSink:
+    """chat.postMessage with a bot token. It can look back through a channel's history for a
+    message carrying an alert's id, which is what makes crash recovery exact."""
+
+    name = "slack"
+    can_reconcile = True
+
+    def __init__(self, token: str, *, base_url: str, timeout: float) -> None:
+        # retry_handlers=[]: slack_sdk would otherwise retry a reset connection by itself, and a
+        # request Slack already accepted would be posted twice. Retries are the outbox's job.
+        self._redact = Redactor([token])
+        self._client = WebClient(
+            token=token,
+            base_url=base_url,
+            timeout=int(max(1, timeout)),
+            retry_handlers=[],
+            logger=_client_logger("web", self._redact),
+        )
+        self._channel_ids: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        return f"WebApiSink(base_url={self._client.base_url!r}, token=[redacted])"
+
+    def send(self, channel: str | None, message: SlackMessage) -> Delivery:
+        try:
+            response = self._client.chat_postMessage(
+                channel=channel or "",
+                text=message.text,
+                blocks=message.blocks,
+                metadata=message.metadata,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as error:
+            return self._classify(error, channel)
+        except _NETWORK_ERRORS as error:
+            # The request may have reached Slack before the connection broke: look first.
+            return Delivery("retry", error=self._redact(f"network error: {error}"), ambiguous=True)
+        posted_in = response.get("channel")
+        if posted_in and channel:
+            self._channel_ids[channel] = posted_in
+        return Delivery("sent", channel=posted_in, ts=response.get("ts"))
+
+    def _classify(self, error: SlackApiError, channel: str | None) -> Delivery:
+        status = error.response.status_code
+        code = error.response.get("error") if isinstance(error.response.data, dict) else None
+        if status == 429 or code == "ratelimited":
+            retry_after = float(error.response.headers.get("Retry-After", "1") or 1)
+            return Delivery("retry", error="rate limited by Slack", retry_after=retry_after)
+        if code in PERMANENT_ERRORS:
+            return Delivery("failed", error=PERMANENT_ERRORS[code].format(channel=channel))
+        if status >= 500:
+            return Delivery("retry", error=f"Slack answered HTTP {status}", ambiguous=True)
+        return Delivery("retry", error=self._redact(f"Slack error: {code or status}"))
+
+    def find_sent(
+        self, channel: str | None, alert_ids: Iterable[int], since: datetime
+    ) -> tuple[str, str] | None:
+        """(channel id, ts) of a message already posted for any of these alerts, if any."""
+        wanted = set(alert_ids)
+        channel_id = self._channel_id(channel)
+        if channel_id is None:
+            return None
+        oldest = (since - timedelta(minutes=5)).timestamp()
+        cursor = None
+        for _ in range(10):  # at most 2,000 messages back
+            response = self._client.conversations_history(
+                channel=channel_id,
+                oldest=f"{oldest:.6f}",
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+            )
+            for message in response.get("messages", []):
+                payload = (message.get("metadata") or {}).get("event_payload") or {}
+                if wanted & set(payload.get("alert_ids", [])):
+                    return channel_id, message["ts"]
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+        return None
+
+    def _channel_id(self, channel: str | None) -> str | None:
+        if not channel:
+            return None
+        if _CHANNEL_ID.match(channel):
+            return channel
+        if channel in self._channel_ids:
+            return self._channel_ids[channel]
+        name = channel.lstrip("#")
+        cursor = None
+        for _ in range(20):
+            response = self._client.conversations_list(
+                types="public_channel,private_channel",
+                limit=200,
+                cursor=cursor,
+                exclude_archived=True,
+            )
+            for found in response.get("channels", []):
+                if found.get("name") == name:
+                    self._channel_ids[channel] = found["id"]
+                    return str(found["id"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return None
+
+
+class WebhookSink:
+    """An incoming webhook: one fixed channel, and no way to read history back, so a crash in
+    the moment between Slack's reply and the outbox update can repeat one message."""
+
+    name = "webhook"
+    can_reconcile = False
+
+    def __init__(self, url: str, *, timeout: float) -> None:
+        self._redact = Redactor([url])
+        self._client = WebhookClient(
+            url,
+            timeout=int(max(1, timeout)),
+            retry_handlers=[],
+            logger=_client_logger("webhook", self._redact),
+        )
+
+    def __repr__(self) -> str:
+        return "WebhookSink(url=[redacted])"
+
+    def send(self, channel: str | None, message: SlackMessage) -> Delivery:
+        try:
+            response = self._client.send(
+                text=message.text, blocks=message.blocks, unfurl_links=False, unfurl_media=False
+            )
+        except _NETWORK_ERRORS as error:
+            return Delivery("retry", error=self._redact(f"network error: {error}"), ambiguous=True)
+        status = response.status_code
+        if status == 200:
+            return Delivery("sent")
+        if status == 429:
+            retry_after = float(response.headers.get("Retry-After", ["1"])[0] or 1)
+            return Delivery("retry", error="rate limited by Slack", retry_after=retry_after)
+        if status in WEBHOOK_PERMANENT:
+            body = self._redact(str(response.body))[:100]
+            return Delivery("failed", error=f"{WEBHOOK_PERMANENT[status]} (HTTP {status}: {body})")
+        return Delivery("retry", error=f"webhook answered HTTP {status}", ambiguous=status >= 500)
+
+    def find_sent(
+        self, channel: str | None, alert_ids: Iterable[int], since: datetime
+    ) -> tuple[str, str] | None:
+        return None
+
+
+class ConsoleSink:
+    """Prints alerts in the terminal: the example's destination, and any setup without Slack."""
+
+    name = "console"
+    can_reconcile = False
+
+    def __init__(self, console: Console | None = None) -> None:
+        self._console = console or Console()
+
+    def send(self, channel: str | None, message: SlackMessage) -> Delivery:
+        self._console.print(render_for_terminal(message), highlight=False, soft_wrap=True)
+        return Delivery("sent")
+
+    def find_sent(
+        self, channel: str | None, alert_ids: Iterable[int], since: datetime
+    ) -> tuple[str, str] | None:
+        return None
+
+
+def render_for_terminal(message: SlackMessage) -> str:
+    """The message's blocks as plain terminal text (rich markup, Slack escapes undone)."""
+    from rich.markup import escape as rich_escape
+
+    lines = []
+    for block in message.blocks:
+        texts: list[Any] = []
+        if block["type"] in ("header", "section"):
+            texts = [block["text"]["text"]]
+        elif block["type"] == "context":
+            texts = [e["text"] for e in block["elements"]]
+        for text in texts:
+            line = _BOLD.sub(r"[bold]\1[/bold]", rich_escape(_from_mrkdwn(text)))
+            lines.append(f"[bold]{line}[/bold]" if block["type"] == "header" else line)
+    return "\n".join(["─" * 60, *lines])
+
+
+def _from_mrkdwn(text: str) -> str:
+    text = re.sub(r"<!date\^\d+\^[^|>]*\|([^>]*)>", r"\1", text)
+    text = re.sub(r"<([^|>]+)\|([^>]*)>", r"\2 (\1)", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -1,0 +1,247 @@
+"""A fake Slack Web API and incoming-webhook server on 127.0.0.1 for the real slack_sdk client.
+
+It checks the bot token, records every request, keeps channel history (with message metadata)
+for chat.postMessage / conversations.history / conversations.list, validates every message
+against Slack's documented Block Kit limits, and can be told to answer the next requests with
+a 429 and Retry-After, a 5xx, an error code, or to hang (optionally after accepting the post,
+which is the case where the client cannot know whether the message arrived).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+BLOCK_TYPES = {"header", "section", "context", "divider", "actions", "image", "rich_text"}
+
+
+def block_kit_violations(payload: dict[str, Any]) -> list[str]:
+    """What Slack would reject or truncate in a chat.postMessage / webhook payload."""
+    problems = []
+    text, blocks = payload.get("text"), payload.get("blocks")
+    if not text or not isinstance(text, str):
+        problems.append("no top-level text fallback")
+    elif len(text) > 40_000:
+        problems.append("text over 40,000 characters")
+    if blocks is None:
+        return problems
+    if not isinstance(blocks, list) or not 1 <= len(blocks) <= 50:
+        return [*problems, f"blocks must be a list of 1-50, got {len(blocks or [])}"]
+    for index, block in enumerate(blocks):
+        kind = block.get("type")
+        where = f"blocks[{index}] ({kind})"
+        if kind not in BLOCK_TYPES:
+            problems.append(f"{where}: unknown block type")
+        elif kind == "header":
+            element = block.get("text") or {}
+            if element.get("type") != "plain_text" or not element.get("text"):
+                problems.append(f"{where}: needs plain_text text")
+            elif len(element["text"]) > 150:
+                problems.append(f"{where}: text over 150 characters")
+        elif kind == "section":
+            element = block.get("text") or {}
+            if element.get("type") not in ("mrkdwn", "plain_text") or not element.get("text"):
+                problems.append(f"{where}: needs a text object")
+            elif len(element["text"]) > 3000:
+                problems.append(f"{where}: text over 3000 characters")
+        elif kind == "context":
+            elements = block.get("elements") or []
+            if not 1 <= len(elements) <= 10:
+                problems.append(f"{where}: needs 1-10 elements")
+            for element in elements:
+                if (
+                    element.get("type") in ("mrkdwn", "plain_text")
+                    and len(element.get("text", "")) > 3000
+                ):
+                    problems.append(f"{where}: element text over 3000 characters")
+    return problems
+
+
+@dataclass
+class Post:
+    channel: str
+    channel_id: str
+    ts: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class FakeSlack:
+    token: str = "xoxb-test-token-1234567890"
+    webhook_path: str = "/services/T000/B000/secretwebhookpath"
+    channels: dict[str, str] = field(
+        default_factory=lambda: {
+            "defence-watch": "C0DEFENCE1",
+            "elections": "C0ELECTNS2",
+            "news": "C0NEWSNEWS",
+            "archived": "C0ARCHIVD3",
+        }
+    )
+    posts: list[Post] = field(default_factory=list)
+    requests: list[tuple[str, dict[str, Any], dict[str, str]]] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    _script: list[tuple[str, str, float]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _last_ts: float = 0.0
+    server: ThreadingHTTPServer | None = None
+
+    # -- test controls -------------------------------------------------------------------
+    def fail_next(self, method: str, kind: str, count: int = 1, value: float = 0.0) -> None:
+        """Answer the next `count` calls of `method` ("chat.postMessage", "webhook", ...) with
+        `kind`: "429" (Retry-After `value`), "500", "hang" (for `value` seconds),
+        "hang_after_post" (accept the post, then hang), or a Slack error code."""
+        with self._lock:
+            self._script += [(method, kind, value)] * count
+
+    @property
+    def api_url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+
+    @property
+    def webhook_url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}{self.webhook_path}"
+
+    def posts_to(self, channel_id: str) -> list[Post]:
+        return [p for p in self.posts if p.channel_id == channel_id]
+
+    # -- behaviour -----------------------------------------------------------------------
+    def _next_failure(self, method: str) -> tuple[str, float] | None:
+        with self._lock:
+            for index, (name, kind, value) in enumerate(self._script):
+                if name == method:
+                    del self._script[index]
+                    return kind, value
+        return None
+
+    def _resolve(self, channel: str) -> str | None:
+        if channel in self.channels.values():
+            return channel
+        return self.channels.get(channel.lstrip("#"))
+
+    def _post(self, channel: str, payload: dict[str, Any]) -> Post:
+        with self._lock:
+            # Like Slack's: epoch seconds with microseconds, unique per message.
+            self._last_ts = max(time.time(), self._last_ts + 0.000001)
+            post = Post(channel, self._resolve(channel) or "?", f"{self._last_ts:.6f}", payload)
+            self.posts.append(post)
+            self.violations += [
+                f"post {len(self.posts)}: {v}" for v in block_kit_violations(payload)
+            ]
+            return post
+
+    def handle(
+        self, path: str, body: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], Any]:
+        method = "webhook" if path == self.webhook_path else path.removeprefix("/api/")
+        with self._lock:
+            self.requests.append((method, body, headers))
+        failure = self._next_failure(method)
+        if failure is not None:
+            kind, value = failure
+            if kind == "429":
+                return 429, {"Retry-After": str(int(value))}, {"ok": False, "error": "ratelimited"}
+            if kind == "500":
+                return 500, {}, "<html>internal error</html>"
+            if kind == "hang":
+                time.sleep(value)
+                return 500, {}, "too late"
+            if kind == "hang_after_post":
+                self._post(str(body.get("channel", "webhook")), body)
+                time.sleep(value)
+                return 500, {}, "too late"
+            if method == "webhook":
+                return int(kind), {}, "no_service" if kind == "404" else "error"
+            return 200, {}, {"ok": False, "error": kind}
+        if method == "webhook":
+            self._post("webhook", body)
+            return 200, {}, "ok"
+        if path == "/api/" + method and headers.get("authorization") != f"Bearer {self.token}":
+            return 200, {}, {"ok": False, "error": "invalid_auth"}
+        if method == "chat.postMessage":
+            channel_id = self._resolve(str(body.get("channel", "")))
+            if channel_id is None:
+                return 200, {}, {"ok": False, "error": "channel_not_found"}
+            if channel_id == self.channels["archived"]:
+                return 200, {}, {"ok": False, "error": "is_archived"}
+            post = self._post(str(body["channel"]), body)
+            return 200, {}, {"ok": True, "channel": channel_id, "ts": post.ts}
+        if method == "conversations.history":
+            channel_id = body.get("channel")
+            oldest = float(body.get("oldest", "0") or 0)
+            with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+            messages = [
+                {
+                    "type": "message",
+                    "ts": p.ts,
+                    "text": p.payload.get("text"),
+                    **(
+                        {"metadata": p.payload["metadata"]}
+                        if with_metadata and "metadata" in p.payload
+                        else {}
+                    ),
+                }
+                for p in reversed(self.posts)
+                if p.channel_id == channel_id and float(p.ts) >= oldest
+            ]
+            return 200, {}, {"ok": True, "messages": messages, "has_more": False}
+        if method == "conversations.list":
+            channels = [{"id": cid, "name": name} for name, cid in self.channels.items()]
+            return (
+                200,
+                {},
+                {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}},
+            )
+        return 404, {}, {"ok": False, "error": "unknown_method"}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeSlack
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode("utf-8")
+        kind = self.headers.get("Content-Type", "")
+        if "json" in kind:
+            body = json.loads(raw or "{}")
+        else:
+            body = {k: v[0] for k, v in parse_qs(raw).items()}
+        path = urlsplit(self.path).path
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        status, extra, payload = self.fake.handle(path, body, headers)
+        data = payload if isinstance(payload, str) else json.dumps(payload)
+        try:
+            self.send_response(status)
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.send_header(
+                "Content-Type", "text/plain" if isinstance(payload, str) else "application/json"
+            )
+            self.send_header("Content-Length", str(len(data.encode())))
+            self.end_headers()
+            self.wfile.write(data.encode())
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (a hang test)
+            pass
+
+    def log_message(self, *args: object) -> None:  # keep test output quiet
+        pass
+
+
+def start(fake: FakeSlack) -> FakeSlack:
+    handler = type("Handler", (_Handler,), {"fake": fake})
+    fake.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    fake.server.daemon_threads = True
+    threading.Thread(target=fake.server.serve_forever, daemon=True).start()
+    return fake
+
+
+def stop(fake: FakeSlack) -> None:
+    if fake.server is not None:
+        fake.server.shutdown()
+        fake.server.server_close()
