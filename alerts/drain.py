@@ -35,6 +35,7 @@ class DrainSettings:
     max_attempts: int = 10
     max_backoff: float = 3600.0
     lease: timedelta = timedelta(minutes=10)
+    backfill_alerts: str = "digest"  # "digest", "none" or "live" (see outbox.enqueue)
 
 
 def destination_channel(destination: str) -> str | None:
@@ -72,7 +73,7 @@ def drain(
 ) -> DrainReport:
     """Enqueue new matches, then send everything due. Returns what happened."""
     report = DrainReport()
-    outbox.enqueue(engine, destinations, now())
+    outbox.enqueue(engine, destinations, now(), settings.backfill_alerts)
     recovered = outbox.recover_stale(engine, now(), settings.lease)
     if recovered:
         log.warning(
@@ -98,13 +99,16 @@ def plan(
     alerts: list[Alert], settings: DrainSettings
 ) -> list[tuple[str, SlackMessage, list[Alert]]]:
     """The messages a drain sends: one per alert, or one digest for a topic with more than
-    `digest_after` alerts for one destination."""
+    `digest_after` alerts for one destination. Backfilled history always goes out as one
+    digest per topic and destination, so a backfill never floods a channel."""
     messages = []
-    ordered = sorted(alerts, key=lambda a: (a.destination, a.topic_id, a.id))
-    for (destination, _), group in groupby(ordered, key=lambda a: (a.destination, a.topic_id)):
+    ordered = sorted(alerts, key=lambda a: (a.destination, a.topic_id, a.origin, a.id))
+    key = lambda a: (a.destination, a.topic_id, a.origin)  # noqa: E731
+    for (destination, _, origin), group in groupby(ordered, key=key):
         batch = list(group)
-        if len(batch) > settings.digest_after:
-            messages.append((destination, render_digest(batch[0].topic_name, batch), batch))
+        if origin == "backfill" or len(batch) > settings.digest_after:
+            digest = render_digest(batch[0].topic_name, batch, history=origin == "backfill")
+            messages.append((destination, digest, batch))
         else:
             messages += [(destination, render_alert(alert), [alert]) for alert in batch]
     return messages

@@ -116,10 +116,12 @@ def render_alert(alert: Alert) -> SlackMessage:
     return SlackMessage(escape(truncate(fallback, FALLBACK_LIMIT)), blocks, (alert.id,))
 
 
-def render_digest(topic_name: str, alerts: list[Alert]) -> SlackMessage:
-    """One message for a burst: a line per article, newest first, within the block limits."""
+def render_digest(topic_name: str, alerts: list[Alert], *, history: bool = False) -> SlackMessage:
+    """One message for a burst (or a backfill's history): a line per article, newest first,
+    within the block limits."""
     ordered = sorted(alerts, key=lambda a: a.published_at, reverse=True)
-    header = f"{topic_name}: {len(alerts)} new matches"
+    what = "matches in backfilled history" if history else "new matches"
+    header = f"{topic_name}: {len(alerts)} {what}"
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
@@ -145,9 +147,7 @@ def render_digest(topic_name: str, alerts: list[Alert]) -> SlackMessage:
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f"…and {more} more"}]}
         )
     blocks = blocks[:BLOCK_LIMIT]
-    fallback = f"[{topic_name}] {len(alerts)} new matches: " + "; ".join(
-        a.title for a in ordered[:5]
-    )
+    fallback = f"[{topic_name}] {len(alerts)} {what}: " + "; ".join(a.title for a in ordered[:5])
     return SlackMessage(
         escape(truncate(fallback, FALLBACK_LIMIT)), blocks, tuple(a.id for a in alerts)
     )

@@ -31,10 +31,14 @@ def worker_name() -> str:
 
 
 def enqueue(
-    engine: Engine, destinations: Mapping[str, str], now: datetime, origin: str = "live"
+    engine: Engine, destinations: Mapping[str, str], now: datetime, backfill_alerts: str = "digest"
 ) -> int:
     """Turn matches not yet enqueued into alerts for their topic's destination; returns how
-    many alerts are new. Matches of topics that are no longer configured are retired."""
+    many alerts are new. Matches of topics that are no longer configured are retired.
+
+    A match on a backfilled article follows `backfill_alerts`: "digest" (an alert marked
+    backfill, sent in a digest), "live" (an ordinary alert) or "none" (no alert at all).
+    """
     created = 0
     while True:
         with engine.begin() as connection:
@@ -45,6 +49,7 @@ def enqueue(
                     TopicMatchRow.article_id,
                     # The story is the article until stories exist; the one line to change.
                     ArticleRow.id.label("story_id"),
+                    ArticleRow.origin,
                 )
                 .join(ArticleRow, ArticleRow.id == TopicMatchRow.article_id)
                 .where(TopicMatchRow.enqueued_at.is_(None))
@@ -59,7 +64,9 @@ def enqueue(
                     "story_id": row.story_id,
                     "article_id": row.article_id,
                     "destination": destinations[row.topic_id],
-                    "origin": origin,
+                    "origin": "backfill"
+                    if row.origin == "backfill" and backfill_alerts == "digest"
+                    else "live",
                     "status": PENDING,
                     "attempts": 0,
                     "created_at": now,
@@ -67,6 +74,7 @@ def enqueue(
                 }
                 for row in rows
                 if row.topic_id in destinations
+                and not (row.origin == "backfill" and backfill_alerts == "none")
             ]
             if alerts:
                 statement = insert_for(connection, ALERTS).on_conflict_do_nothing()

@@ -12,7 +12,7 @@ import re
 import types
 import typing
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -75,11 +75,33 @@ class FetchConfig(_Strict):
     max_backoff: Duration = 6 * 3600.0
 
 
+class BackfillSourceConfig(_Strict):
+    """Where a feed's history is.
+
+    - rfc5005: an archived feed (RFC 5005): follow `prev-archive` links back from `url`
+      (default: the feed's own URL).
+    - paged: follow `next` (else `previous`) links from `url` through a paged feed.
+    - wordpress: `url?paged=2`, `?paged=3`, ... until a page is older than the window.
+    - directory: every feed file in `path`, one per saved snapshot.
+    """
+
+    kind: Literal["rfc5005", "paged", "wordpress", "directory"]
+    url: str | None = None
+    path: str | None = None
+
+    @model_validator(mode="after")
+    def _path_for_directories(self) -> BackfillSourceConfig:
+        if self.kind == "directory" and not self.path:
+            raise ValueError("a directory source needs a path")
+        return self
+
+
 class FeedConfig(_Strict):
     name: str = Field(min_length=1)
     url: str
     poll_interval: Duration = 900.0
     headers: dict[str, str] = Field(default_factory=dict)
+    backfill: BackfillSourceConfig | None = None
 
     @field_validator("url")
     @classmethod
@@ -90,6 +112,13 @@ class FeedConfig(_Strict):
         if not url.strip():
             raise ValueError("expected an http(s) URL, a file:// URL or a path, got ''")
         return url
+
+
+class BackfillConfig(_Strict):
+    # What backfilled matches send: one digest per topic per run (default), nothing, or
+    # alerts as if live.
+    alerts: Literal["digest", "none", "live"] = "digest"
+    max_pages: int = Field(200, ge=1)  # pages or archive documents followed per feed and run
 
 
 class TopicSlackConfig(_Strict):
@@ -129,6 +158,7 @@ class Config(_Strict):
     term_lists: dict[str, list[str]] = Field(default_factory=dict)
     topics: list[TopicConfig] = Field(default_factory=list)
     slack: SlackConfig = SlackConfig()
+    backfill: BackfillConfig = BackfillConfig()
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:
@@ -283,10 +313,22 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 
 def _resolve_paths(config: Config, base: Path) -> Config:
     """Make feed paths relative to the config file, so the example runs from any directory."""
+
+    def resolve(location: str) -> str:
+        if "://" in location or Path(location).is_absolute():
+            return location
+        return str((base / location).resolve())
+
     feeds = []
     for feed in config.feeds:
-        url = feed.url
-        if "://" not in url:
-            url = str((base / url).resolve()) if not Path(url).is_absolute() else url
-        feeds.append(feed.model_copy(update={"url": url}))
+        update: dict[str, Any] = {"url": resolve(feed.url)}
+        if feed.backfill is not None:
+            source = feed.backfill
+            update["backfill"] = source.model_copy(
+                update={
+                    "url": resolve(source.url) if source.url else None,
+                    "path": resolve(source.path) if source.path else None,
+                }
+            )
+        feeds.append(feed.model_copy(update=update))
     return config.model_copy(update={"feeds": feeds})

@@ -16,8 +16,10 @@ def looks_like_json(body: bytes, content_type: str) -> bool:
     return "json" in content_type or body.lstrip()[:1] == b"{"
 
 
-def read_json_feed(body: bytes) -> tuple[str, str | None, str | None, list[RawEntry]]:
-    """Return (format, feed title, home page URL, entries) or raise `NotAFeed`."""
+def read_json_feed(
+    body: bytes,
+) -> tuple[str, str | None, str | None, list[RawEntry], dict[str, str]]:
+    """Return (format, feed title, home page URL, entries, links) or raise `NotAFeed`."""
     try:
         document = json.loads(body.decode("utf-8-sig", errors="replace"))
     except ValueError as exc:
@@ -31,7 +33,8 @@ def read_json_feed(body: bytes) -> tuple[str, str | None, str | None, list[RawEn
     if not isinstance(items, list):
         raise NotAFeed("not a feed: JSON Feed without an 'items' list")
     entries = [_entry(item) for item in items if isinstance(item, dict)]
-    return fmt, _text(document.get("title")), _text(document.get("home_page_url")), entries
+    links = {"next": next_url} if (next_url := _text(document.get("next_url"))) else {}
+    return fmt, _text(document.get("title")), _text(document.get("home_page_url")), entries, links
 
 
 def _entry(item: dict[str, Any]) -> RawEntry:

@@ -34,15 +34,16 @@ def parse_feed(fetched: FetchedFeed, *, max_bytes: int = 10_000_000) -> ParsedFe
         body = _gunzip(body, max_bytes)
     content_type = fetched.headers.get("content-type", "").lower()
     if looks_like_json(body, content_type):
-        fmt, title, home, raw = read_json_feed(body)
+        fmt, title, home, raw, links = read_json_feed(body)
         base, warning = home or fetched.url, None
     else:
-        fmt, title, home, raw, warning = _read_xml_feed(body, fetched)
+        fmt, title, home, raw, links, warning = _read_xml_feed(body, fetched)
         base = fetched.url if fetched.url.startswith("http") else (home or fetched.url)
     articles = unique_articles(
         _to_article(entry, fetched.source.id, base, fetched.fetched_at) for entry in raw
     )
-    return ParsedFeed(articles=articles, title=title, format=fmt, warning=warning)
+    absolute = {rel: urljoin(fetched.url, href) for rel, href in links.items()}
+    return ParsedFeed(articles=articles, title=title, format=fmt, warning=warning, links=absolute)
 
 
 def _gunzip(body: bytes, max_bytes: int) -> bytes:
@@ -60,7 +61,7 @@ def _gunzip(body: bytes, max_bytes: int) -> bytes:
 
 def _read_xml_feed(
     body: bytes, fetched: FetchedFeed
-) -> tuple[str, str | None, str | None, list[RawEntry], str | None]:
+) -> tuple[str, str | None, str | None, list[RawEntry], dict[str, str], str | None]:
     # Only the content type (for its charset). No Content-Location: with a base URL feedparser
     # runs urljoin on every element, a quarter of its time; we resolve links ourselves against
     # the feed URL, and xml:base inside the document still applies.
@@ -76,7 +77,11 @@ def _read_xml_feed(
         warning = f"{type(parsed.bozo_exception).__name__}: {parsed.bozo_exception}"
     feed = parsed.feed
     entries = [_raw_entry(entry) for entry in parsed.entries]
-    return parsed.version or "unknown", feed.get("title"), feed.get("link"), entries, warning
+    links: dict[str, str] = {}
+    for link in feed.get("links", ()):
+        if link.get("rel") and link.get("href"):
+            links.setdefault(link["rel"], link["href"])
+    return parsed.version or "unknown", feed.get("title"), feed.get("link"), entries, links, warning
 
 
 def _not_a_feed_message(body: bytes, content_type: str) -> str:

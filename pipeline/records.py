@@ -57,6 +57,7 @@ class Article:
     published_at_missing: bool
     fetched_at: datetime
     content_hash: str
+    origin: str = "live"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,8 @@ class ParsedFeed:
     title: str | None = None
     format: str = ""
     warning: str | None = None
+    # Feed-level links by relation ("prev-archive", "next", ...), absolute: for backfilling.
+    links: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

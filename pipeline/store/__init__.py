@@ -3,7 +3,7 @@
 Only this package and the alert outbox touch the database.
 """
 
-from .articles import insert_articles
+from .articles import insert_articles, store_articles
 from .database import connect, current_revision, ensure_schema, head_revision, upgrade
 from .feeds import FeedHealth, FetchRecord, ScheduledFeed, feed_health, record_fetch, sync_feeds
 from .matches import get_article
@@ -20,6 +20,7 @@ __all__ = [
     "head_revision",
     "insert_articles",
     "record_fetch",
+    "store_articles",
     "sync_feeds",
     "upgrade",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import fields
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from ..records import Article
 from .database import insert_for
@@ -39,3 +39,9 @@ def _row(article: Article) -> dict[str, object]:
     row = {name: getattr(article, name) for name in ARTICLE_FIELDS}
     row["tags"] = list(article.tags)
     return row
+
+
+def store_articles(engine: Engine, articles: Sequence[Article]) -> list[int]:
+    """Insert articles on their own (backfill): the feed's state is left as it is."""
+    with engine.begin() as connection:
+        return insert_articles(connection, articles)

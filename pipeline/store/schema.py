@@ -104,6 +104,8 @@ class ArticleRow(Base):
     published_at_missing: Mapped[bool] = mapped_column(Boolean)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
     content_hash: Mapped[str] = mapped_column(Text)
+    # "live" (polled) or "backfill" (history): decides how its alerts go out, whoever scores it.
+    origin: Mapped[str] = mapped_column(Text, default="live", server_default="live")
     # Set once every enabled topic has seen the article: new articles are scored exactly once,
     # and editing a topic later does not re-score (or re-alert) old ones.
     scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,86 @@
+"""`newswatch backfill`: store, score and alert on a window of feed history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..backfill import backfill
+from ..config import compile_topics
+from ..score import score_new_articles
+from .alerts import run_drain, setup_for
+from .app import ConfigOption, DatabaseOption, VerboseOption, app, err, handles_errors, load, out
+from .ingest import print_score_summary
+
+
+def _date(value: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected a date such as 2026-02-14 or 2026-02-14T06:00, got {value!r}",
+            param_hint=option,
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@app.command("backfill")
+@handles_errors
+def backfill_command(
+    start: Annotated[
+        str, typer.Option("--from", help="Window start (inclusive), UTC unless given.")
+    ],
+    end: Annotated[str, typer.Option("--to", help="Window end (exclusive).")],
+    feed: Annotated[list[str] | None, typer.Option(help="Only this feed (repeatable).")] = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Store the articles published in [--from, --to) from the feeds' backfill sources, score
+    them, and alert as `backfill.alerts` says (default: one digest per topic)."""
+    window = (_date(start, "--from"), _date(end, "--to"))
+    settings, engine = load(config, database_url, verbose)
+    setup = setup_for(settings)
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed} documents"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("backfilling", total=None)
+        reports = backfill(
+            engine,
+            settings,
+            *window,
+            names=feed,
+            on_document=lambda name, where: progress.update(
+                task, advance=1, description=f"{name}: {where}"
+            ),
+        )
+    table = Table(
+        title=f"backfill {window[0]:%Y-%m-%d %H:%M} to {window[1]:%Y-%m-%d %H:%M} UTC",
+        title_justify="left",
+    )
+    for column in ("feed", "documents", "in window", "new", "undated", "reached start"):
+        table.add_column(column)
+    for report in reports:
+        table.add_row(
+            escape(report.feed_name),
+            str(report.documents),
+            str(report.in_window),
+            str(len(report.new_article_ids)),
+            str(report.undated),
+            "yes" if report.reached_start else "no",
+        )
+    out.print(table)
+    for report in reports:
+        for error in report.errors:
+            out.print(f"[red]error[/] {escape(report.feed_name)}: {escape(error)}", soft_wrap=True)
+    print_score_summary(score_new_articles(engine, compile_topics(settings)), engine)
+    run_drain(engine, setup)
