@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from rich.console import Console
+from slack_sdk import WebClient
 
 from pipeline.config import Config
 from pipeline.errors import ConfigError
@@ -32,11 +33,12 @@ def alert_setup(
     *,
     token: str | None = None,
     webhook_url: str | None = None,
+    slack_client: WebClient | None = None,
     console: Console | None = None,
 ) -> AlertSetup:
-    """Sinks and destinations for these topics. Credentials: the arguments (Airflow passes its
-    connection's), else the config, else SLACK_BOT_TOKEN / SLACK_WEBHOOK_URL, else none: the
-    terminal."""
+    """Sinks and destinations for these topics. Credentials: the arguments (under Airflow, a
+    client from the `slack_api_default` connection's hook), else the config, else
+    SLACK_BOT_TOKEN / SLACK_WEBHOOK_URL, else none: the terminal."""
     slack = config.slack
     token = token or _secret(slack.token) or os.environ.get("SLACK_BOT_TOKEN") or None
     webhook_url = (
@@ -52,6 +54,8 @@ def alert_setup(
     )
     enabled = [t for t in topics if t.enabled]
     names = {t.id: t.name for t in topics}
+    if slack_client is not None:
+        token = slack_client.token
     redactor = Redactor([token, webhook_url])
     channels = {t.id: t.channel or slack.default_channel for t in enabled}
     if token:
@@ -61,7 +65,11 @@ def alert_setup(
                 f"topics {', '.join(missing)} have no slack.channel and slack.default_channel "
                 "is not set: with a bot token every topic needs a channel"
             )
-        sink: Sink = WebApiSink(token, base_url=slack.api_url, timeout=slack.timeout)
+        sink: Sink = (
+            WebApiSink(slack_client)
+            if slack_client is not None
+            else WebApiSink.with_token(token, base_url=slack.api_url, timeout=slack.timeout)
+        )
         destinations = {topic_id: f"slack:{channel}" for topic_id, channel in channels.items()}
         return AlertSetup({"slack": sink}, destinations, names, settings, redactor)
     if webhook_url:

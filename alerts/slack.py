@@ -107,18 +107,27 @@ class WebApiSink:
     name = "slack"
     can_reconcile = True
 
-    def __init__(self, token: str, *, base_url: str, timeout: float) -> None:
-        # retry_handlers=[]: slack_sdk would otherwise retry a reset connection by itself, and a
-        # request Slack already accepted would be posted twice. Retries are the outbox's job.
-        self._redact = Redactor([token])
+    def __init__(self, client: WebClient) -> None:
+        """Post with the settings of `client` (Airflow's Slack hook builds one from its
+        connection: token, base URL, proxy, timeout) through a client of our own."""
+        self._redact = Redactor([client.token])
         self._client = WebClient(
-            token=token,
-            base_url=base_url,
-            timeout=int(max(1, timeout)),
+            token=client.token,
+            base_url=client.base_url,
+            timeout=client.timeout,
+            ssl=client.ssl,
+            proxy=client.proxy,
+            headers=dict(client.headers),
+            # slack_sdk would otherwise retry a reset connection by itself, and a request Slack
+            # had already accepted would be posted twice. Retries are the outbox's job.
             retry_handlers=[],
             logger=_client_logger("web", self._redact),
         )
         self._channel_ids: dict[str, str] = {}
+
+    @classmethod
+    def with_token(cls, token: str, *, base_url: str, timeout: float) -> WebApiSink:
+        return cls(WebClient(token=token, base_url=base_url, timeout=int(max(1, timeout))))
 
     def __repr__(self) -> str:
         return f"WebApiSink(base_url={self._client.base_url!r}, token=[redacted])"
