@@ -202,3 +202,31 @@ def test_topics_backtest(tmp_path):
         "topics", "backtest", "elections", "--since", "soon", "-c", str(config), cwd=tmp_path
     )
     assert bad.returncode == 2 and "--since" in bad.stderr
+
+
+def test_backfill_command_stores_the_window_and_sends_one_digest_per_topic(tmp_path, feed_server):
+    from tests import archive
+
+    docs = archive.rfc5005(tmp_path / "archive")
+    for name, text in docs.items():
+        feed_server.feed(f"/history/{name}", text.encode(), content_type="application/atom+xml")
+    config = tmp_path / "newswatch.yaml"
+    config.write_text(
+        f"feeds:\n  - {{name: Archive desk, url: '{feed_server.url('/history/feed.xml')}',"
+        " backfill: {kind: rfc5005}}\n"
+        "topics:\n"
+        "  - {id: defence, name: Defence, query: '\"defence secretary\" AND talks'}\n"
+        "  - {id: elections, name: Elections, query: 'election*', threshold: 0.3}\n"
+    )
+    start, end = (f"{moment:%Y-%m-%d}" for moment in archive.WINDOW)
+    result = newswatch("backfill", "--from", start, "--to", end, "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if "Archive desk" in line)
+    assert [c.strip() for c in row.split("│")[1:-1]] == ["Archive desk", "3", "9", "9", "0", "yes"]
+    assert "Defence: 3 matches in backfilled history" in result.stdout
+    assert "Elections: 3 matches in backfilled history" in result.stdout
+    assert "alerts: 6 sent (2 digest(s))" in result.stdout
+    again = newswatch("backfill", "--from", start, "--to", end, "-c", str(config), cwd=tmp_path)
+    assert "alerts: 0 sent" in again.stdout
+    bad = newswatch("backfill", "--from", "yesterday", "--to", end, "-c", str(config), cwd=tmp_path)
+    assert bad.returncode == 2 and "expected a date" in bad.stderr
