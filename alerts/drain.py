@@ -18,7 +18,7 @@ from itertools import groupby
 from sqlalchemy import Engine
 
 from . import outbox
-from .message import render_alert, render_digest
+from .message import render_alert, render_digest, render_follow_up
 from .records import Alert, Delivery, DrainReport, SlackMessage
 from .slack import Sink
 
@@ -92,7 +92,25 @@ def drain(
         _deliver(
             engine, sink, destination, message, members, settings, pacer, worker, report, now, sleep
         )
+    for alert in outbox.due_follow_ups(engine, topic_names):
+        _follow_up(engine, sinks.get(alert.destination.split(":", 1)[0]), alert, pacer, report)
     return report
+
+
+def _follow_up(
+    engine: Engine, sink: Sink | None, alert: Alert, pacer: _Pacer, report: DrainReport
+) -> None:
+    """Tell a sent alert's thread that another outlet ran the story (at most once)."""
+    if sink is None or not outbox.claim_follow_up(engine, alert.id):
+        return
+    channel = alert.slack_channel or destination_channel(alert.destination)
+    pacer.wait(alert.destination)
+    delivery = sink.reply(channel, alert.slack_ts, render_follow_up(alert))
+    pacer.sent(alert.destination)
+    if delivery.outcome == "sent":
+        report.follow_ups += 1
+    else:
+        log.info("no thread reply for alert %d: %s", alert.id, delivery.error)
 
 
 def plan(

@@ -112,8 +112,30 @@ def render_alert(alert: Alert) -> SlackMessage:
     reason = why(alert.explanation)
     if reason:
         blocks.append(_section(reason))
+    if alert.also_reported_by:
+        blocks.append(_context(also_reported_by(alert.also_reported_by)))
     fallback = f"[{alert.topic_name}] {title} ({alert.feed_name})"
     return SlackMessage(escape(truncate(fallback, FALLBACK_LIMIT)), blocks, (alert.id,))
+
+
+def also_reported_by(copies: tuple[dict[str, Any], ...]) -> str:
+    outlets = [link(c.get("url"), c.get("feed") or "?") for c in copies]
+    return f"Also reported by {len(outlets)} more outlet(s): " + ", ".join(outlets)
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _fit(text, CONTEXT_LIMIT)}]}
+
+
+def render_follow_up(alert: Alert) -> SlackMessage:
+    """A thread reply under a sent alert: the outlets that have run the story since."""
+    latest = alert.also_reported_by[-1]
+    text = (
+        f"Also reported by {link(latest.get('url'), latest.get('feed') or '?')}: "
+        f"{escape(truncate(latest.get('title') or '', 300))} "
+        f"({len(alert.also_reported_by) + 1} outlets so far)"
+    )
+    return SlackMessage(_fit(text, FALLBACK_LIMIT), [_section(text)], (alert.id,))
 
 
 def render_digest(topic_name: str, alerts: list[Alert], *, history: bool = False) -> SlackMessage:

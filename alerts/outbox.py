@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, case, func, select, update
+from sqlalchemy import Connection, Engine, and_, case, func, select, update
 
 from pipeline.store.database import insert_for
 from pipeline.store.schema import AlertRow, ArticleRow, FeedRow, TopicMatchRow
@@ -36,8 +36,11 @@ def enqueue(
     """Turn matches not yet enqueued into alerts for their topic's destination; returns how
     many alerts are new. Matches of topics that are no longer configured are retired.
 
-    A match on a backfilled article follows `backfill_alerts`: "digest" (an alert marked
-    backfill, sent in a digest), "live" (an ordinary alert) or "none" (no alert at all).
+    Alerts are owed per story: a match on a later copy of a story that already has its alert
+    is added to that alert's "also reported by" (and, once the alert is sent, asks for a
+    follow-up in its thread), never a second alert. A match on a backfilled article follows
+    `backfill_alerts`: "digest" (an alert marked backfill, sent in a digest), "live" (an ordinary
+    alert) or "none" (no alert at all).
     """
     created = 0
     while True:
@@ -47,43 +50,105 @@ def enqueue(
                     TopicMatchRow.id,
                     TopicMatchRow.topic_id,
                     TopicMatchRow.article_id,
-                    # The story is the article until stories exist; the one line to change.
-                    ArticleRow.id.label("story_id"),
+                    ArticleRow.story_id,
                     ArticleRow.origin,
+                    ArticleRow.title,
+                    ArticleRow.url,
+                    FeedRow.name.label("feed"),
                 )
                 .join(ArticleRow, ArticleRow.id == TopicMatchRow.article_id)
-                .where(TopicMatchRow.enqueued_at.is_(None))
+                .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
+                .where(TopicMatchRow.enqueued_at.is_(None), ArticleRow.story_id.is_not(None))
                 .order_by(TopicMatchRow.id)
                 .limit(ENQUEUE_BATCH)
             ).all()
             if not rows:
                 return created
-            alerts = [
-                {
-                    "topic_id": row.topic_id,
-                    "story_id": row.story_id,
-                    "article_id": row.article_id,
-                    "destination": destinations[row.topic_id],
-                    "origin": "backfill"
-                    if row.origin == "backfill" and backfill_alerts == "digest"
-                    else "live",
-                    "status": PENDING,
-                    "attempts": 0,
-                    "created_at": now,
-                    "next_attempt_at": now,
-                }
+            owed = [
+                (row, destinations[row.topic_id])
                 for row in rows
                 if row.topic_id in destinations
                 and not (row.origin == "backfill" and backfill_alerts == "none")
             ]
-            if alerts:
+            # (topic, story, destination, article) of each alert created: several copies of a
+            # story in one batch share a key, and only the first one becomes the alert.
+            inserted: set[tuple[str, int, str, int]] = set()
+            if owed:
                 statement = insert_for(connection, ALERTS).on_conflict_do_nothing()
-                created += len(connection.execute(statement.returning(ALERTS.c.id), alerts).all())
+                returned = statement.returning(
+                    ALERTS.c.topic_id, ALERTS.c.story_id, ALERTS.c.destination, ALERTS.c.article_id
+                )
+                rows_in = [
+                    _new_alert(row, destination, now, backfill_alerts) for row, destination in owed
+                ]
+                inserted = {tuple(r) for r in connection.execute(returned, rows_in)}  # type: ignore[misc]
+                created += len(inserted)
+            for row, destination in owed:
+                if (row.topic_id, row.story_id, destination, row.article_id) not in inserted:
+                    _note_copy(connection, row, destination)
             connection.execute(
                 update(TopicMatchRow)
                 .where(TopicMatchRow.id.in_([row.id for row in rows]))
                 .values(enqueued_at=now)
             )
+
+
+def _new_alert(row, destination: str, now: datetime, backfill_alerts: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    backfilled = row.origin == "backfill" and backfill_alerts == "digest"
+    return {
+        "topic_id": row.topic_id,
+        "story_id": row.story_id,
+        "article_id": row.article_id,
+        "destination": destination,
+        "origin": "backfill" if backfilled else "live",
+        "status": PENDING,
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+        "also_reported_by": [],
+        "needs_follow_up": False,
+    }
+
+
+def _note_copy(connection: Connection, row, destination: str) -> None:  # type: ignore[no-untyped-def]
+    """Record another outlet's copy on the story's alert for this topic and destination."""
+    existing = connection.execute(
+        select(ALERTS.c.id, ALERTS.c.article_id, ALERTS.c.status, ALERTS.c.also_reported_by).where(
+            ALERTS.c.topic_id == row.topic_id,
+            ALERTS.c.story_id == row.story_id,
+            ALERTS.c.destination == destination,
+        )
+    ).first()
+    if existing is None or existing.article_id == row.article_id:
+        return
+    copies = list(existing.also_reported_by or [])
+    if any(c.get("url") == row.url and c.get("feed") == row.feed for c in copies):
+        return
+    copies.append({"feed": row.feed, "title": row.title, "url": row.url})
+    connection.execute(
+        update(ALERTS)
+        .where(ALERTS.c.id == existing.id)
+        .values(also_reported_by=copies, needs_follow_up=existing.status == SENT)
+    )
+
+
+def due_follow_ups(engine: Engine, topic_names: Mapping[str, str]) -> list[Alert]:
+    """Sent alerts whose story has been reported by another outlet since."""
+    query = _alert_query().where(ALERTS.c.status == SENT, ALERTS.c.needs_follow_up.is_(True))
+    with engine.connect() as connection:
+        return [_alert(row, topic_names) for row in connection.execute(query.order_by(ALERTS.c.id))]
+
+
+def claim_follow_up(engine: Engine, alert_id: int) -> bool:
+    """Take a follow-up (at most once: a crash after this loses a thread reply, not an alert)."""
+    with engine.begin() as connection:
+        return bool(
+            connection.execute(
+                update(ALERTS)
+                .where(ALERTS.c.id == alert_id, ALERTS.c.needs_follow_up.is_(True))
+                .values(needs_follow_up=False)
+            ).rowcount
+        )
 
 
 def recover_stale(engine: Engine, now: datetime, lease: timedelta) -> int:
@@ -128,6 +193,9 @@ def _alert_query():  # type: ignore[no-untyped-def]
             ALERTS.c.attempts,
             ALERTS.c.origin,
             ALERTS.c.created_at,
+            ALERTS.c.slack_channel,
+            ALERTS.c.slack_ts,
+            ALERTS.c.also_reported_by,
             ArticleRow.title,
             ArticleRow.url,
             FeedRow.name,
@@ -164,6 +232,9 @@ def _alert(row, topic_names: Mapping[str, str]) -> Alert:  # type: ignore[no-unt
         published_at_missing=row.published_at_missing,
         score=row.score,
         explanation=row.explanation,
+        also_reported_by=tuple(row.also_reported_by or ()),
+        slack_channel=row.slack_channel,
+        slack_ts=row.slack_ts,
     )
 
 
@@ -352,8 +423,10 @@ __all__ = [
     "SENDING",
     "SENT",
     "claim",
+    "claim_follow_up",
     "count_by_status",
     "due_alerts",
+    "due_follow_ups",
     "enqueue",
     "list_alerts",
     "mark_failed",

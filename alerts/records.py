@@ -25,6 +25,9 @@ class Alert:
     published_at_missing: bool
     score: float
     explanation: dict[str, Any]
+    also_reported_by: tuple[dict[str, Any], ...] = ()  # other outlets' copies: feed, title, url
+    slack_channel: str | None = None  # where it was posted, once sent
+    slack_ts: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,4 +66,5 @@ class DrainReport:
     retrying: int = 0
     failed: int = 0
     skipped: int = 0
+    follow_ups: int = 0
     errors: list[str] = field(default_factory=list)

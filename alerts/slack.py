@@ -95,6 +95,11 @@ class Sink(Protocol):
 
     def send(self, channel: str | None, message: SlackMessage) -> Delivery: ...
 
+    def reply(self, channel: str | None, thread_ts: str | None, message: SlackMessage) -> Delivery:
+        """A reply in a sent message's thread; a sink without threads declines (outcome
+        "failed"), because a follow-up must never become a new top-level message."""
+        ...
+
     def find_sent(
         self, channel: str | None, alert_ids: Iterable[int], since: datetime
     ) -> tuple[str, str] | None: ...
@@ -133,6 +138,14 @@ class WebApiSink:
         return f"WebApiSink(base_url={self._client.base_url!r}, token=[redacted])"
 
     def send(self, channel: str | None, message: SlackMessage) -> Delivery:
+        return self._post(channel, message)
+
+    def reply(self, channel: str | None, thread_ts: str | None, message: SlackMessage) -> Delivery:
+        if not thread_ts:
+            return Delivery("failed", error="the alert has no Slack message to reply to")
+        return self._post(channel, message, thread_ts=thread_ts)
+
+    def _post(self, channel: str | None, message: SlackMessage, **extra: Any) -> Delivery:
         try:
             response = self._client.chat_postMessage(
                 channel=channel or "",
@@ -141,6 +154,7 @@ class WebApiSink:
                 metadata=message.metadata,
                 unfurl_links=False,
                 unfurl_media=False,
+                **extra,
             )
         except SlackApiError as error:
             return self._classify(error, channel)
@@ -254,6 +268,9 @@ class WebhookSink:
             return Delivery("failed", error=f"{WEBHOOK_PERMANENT[status]} (HTTP {status}: {body})")
         return Delivery("retry", error=f"webhook answered HTTP {status}", ambiguous=status >= 500)
 
+    def reply(self, channel: str | None, thread_ts: str | None, message: SlackMessage) -> Delivery:
+        return Delivery("failed", error="an incoming webhook cannot reply in a thread")
+
     def find_sent(
         self, channel: str | None, alert_ids: Iterable[int], since: datetime
     ) -> tuple[str, str] | None:
@@ -272,6 +289,9 @@ class ConsoleSink:
     def send(self, channel: str | None, message: SlackMessage) -> Delivery:
         self._console.print(render_for_terminal(message), highlight=False, soft_wrap=True)
         return Delivery("sent")
+
+    def reply(self, channel: str | None, thread_ts: str | None, message: SlackMessage) -> Delivery:
+        return self.send(channel, message)
 
     def find_sent(
         self, channel: str | None, alert_ids: Iterable[int], since: datetime

@@ -151,6 +151,11 @@ class SlackConfig(_Strict):
     max_backoff: Duration = 3600.0
 
 
+class StoriesConfig(_Strict):
+    # An article joins a near-duplicate published within this long of it.
+    window: Duration = 72 * 3600.0
+
+
 class Config(_Strict):
     database: DatabaseConfig = DatabaseConfig()
     fetch: FetchConfig = FetchConfig()
@@ -159,6 +164,7 @@ class Config(_Strict):
     topics: list[TopicConfig] = Field(default_factory=list)
     slack: SlackConfig = SlackConfig()
     backfill: BackfillConfig = BackfillConfig()
+    stories: StoriesConfig = StoriesConfig()
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:

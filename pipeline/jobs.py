@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -79,7 +79,9 @@ def score_and_alert(
     with opened(config_path, database_url) as (config, engine):
         topics = compile_topics(config)
         setup = alert_setup(config, topics, slack_client=slack_client)
-        scored = score_new_articles(engine, topics)
+        scored = score_new_articles(
+            engine, topics, story_window=timedelta(seconds=config.stories.window)
+        )
         report = drain(engine, setup.sinks, setup.topic_names, setup.destinations, setup.settings)
     return {
         "articles_scored": scored.articles,

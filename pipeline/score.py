@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
 from .records import StoredArticle, TopicMatch
 from .store import matches as match_store
+from .store.stories import assign_stories
+from .stories import DEFAULT_WINDOW
 from .topics import Document, Match, Matcher, Topic
 
 BATCH_SIZE = 500
@@ -42,10 +44,13 @@ def score_new_articles(
     engine: Engine,
     topics: Sequence[Topic],
     *,
+    story_window: timedelta = DEFAULT_WINDOW,
     batch_size: int = BATCH_SIZE,
     on_batch: Callable[[int], None] | None = None,
 ) -> ScoreResult:
-    """Score every article not scored yet; returns how many, and the matches stored."""
+    """Place new articles in stories, then score every article not scored yet; returns how
+    many, and the matches stored. Stories come first: alerts are owed per story."""
+    assign_stories(engine, story_window)
     matcher = Matcher(topics)
     result = ScoreResult()
     while batch := match_store.unscored_articles(engine, batch_size):

@@ -7,21 +7,37 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 DAY0 = datetime(2026, 2, 10, tzinfo=UTC)
-STORIES = (
-    ("Defence secretary meets {n} counterpart for talks", "The defence secretary held talks."),
-    ("Snap election called in {n}", "Voters go to the polls after the election was called."),
-    ("Weather in {n}: rain expected", "A cold front moves in."),
+# Three different stories a day, each worded differently from every other day's (otherwise
+# they would be near-duplicates, one story, which is what the stories stage is for).
+DAYS = (
+    ("Oslo", "fjord patrol boats", "coalition collapse", "sleet and black ice"),
+    ("Lima", "coastal radar stations", "constitutional crisis", "a heatwave in the desert"),
+    ("Accra", "peacekeeping academies", "parliament dissolved early", "harmattan dust storms"),
+    ("Hanoi", "shipyard upgrades", "party congress reshuffle", "typhoon warnings upriver"),
+    ("Quito", "mountain helicopter squadrons", "impeachment vote fails", "volcanic ash advisories"),
 )
-PLACES = ("Oslo", "Lima", "Accra", "Hanoi", "Quito")
+STORIES = (
+    (
+        "Defence secretary meets {place} counterpart over {a}",
+        "The defence secretary held talks in {place} about {a}.",
+    ),
+    (
+        "Snap election called in {place} after {b}",
+        "Voters in {place} will go to the polls: the election follows {b}.",
+    ),
+    ("Weather in {place}: {c}", "Forecasters in {place} warn of {c} this week."),
+)
 
 
 def entries(day: int) -> str:
     published = DAY0 + timedelta(days=day, hours=12)
+    place, a, b, c = DAYS[day]
     return "".join(
         f"<entry><id>tag:archive.example,2026:{day}-{i}</id>"
-        f"<title>{title.format(n=PLACES[day])}</title>"
+        f"<title>{title.format(place=place, a=a, b=b, c=c)}</title>"
         f"<link rel='alternate' href='https://archive.example/{day}/{i}'/>"
-        f"<updated>{published.isoformat()}</updated><summary>{summary}</summary></entry>"
+        f"<updated>{published.isoformat()}</updated>"
+        f"<summary>{summary.format(place=place, a=a, b=b, c=c)}</summary></entry>"
         for i, (title, summary) in enumerate(STORIES)
     )
 

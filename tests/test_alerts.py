@@ -56,6 +56,41 @@ DEFENCE_ITEM = (
     "The defence secretary met for talks.",
 )
 ELECTION_ITEM = ("Japan's snap election: what to know", "The election is on Sunday.")
+# Different events (different stories), each matching the defence topic.
+DEFENCE_STORIES = [
+    (
+        "Defence secretary meets Japanese minister on submarine deal",
+        "Talks in Tokyo covered the submarine programme and its funding.",
+    ),
+    (
+        "Kenya and UK defence secretary hold talks on counter-piracy patrols",
+        "The defence secretary met naval chiefs in Mombasa about shipping lanes.",
+    ),
+    (
+        "Defence secretary talks drone exports with Turkish officials",
+        "Ankara hosted a meeting over unmanned aircraft licences.",
+    ),
+    (
+        "Brazil's defence secretary meets Argentine counterpart over border radar",
+        "A joint radar network along the river frontier was discussed at the talks.",
+    ),
+    (
+        "Defence secretary in Canberra for talks on Pacific bases",
+        "Officials met to review port access agreements and rotation schedules.",
+    ),
+    (
+        "Polish defence secretary meets Baltic ministers about air policing",
+        "Fighter rotations and fuel stocks dominated the Vilnius talks.",
+    ),
+    (
+        "Defence secretary holds talks with Indian navy on carrier maintenance",
+        "Dry dock capacity in Kochi was the main subject of the meeting.",
+    ),
+    (
+        "Defence secretary meets Ghana officials about peacekeeping training",
+        "The talks in Accra set out courses for staff officers next year.",
+    ),
+]
 
 
 def slack_setup(fake, topics, **slack):
@@ -135,7 +170,7 @@ def test_a_hostile_title_arrives_escaped(engine, tmp_path, fake_slack):
 
 
 def test_messages_to_one_channel_are_paced(engine, tmp_path, fake_slack):
-    items = [(f"Defence secretary talks, day {i}", "defence secretary talks") for i in range(3)]
+    items = DEFENCE_STORIES[:3]
     topics = world(engine, tmp_path, items)
     sleeps: list[float] = []
     run_drain(engine, slack_setup(fake_slack, topics), sleeps=sleeps)
@@ -144,7 +179,7 @@ def test_messages_to_one_channel_are_paced(engine, tmp_path, fake_slack):
 
 
 def test_more_than_digest_after_alerts_for_a_topic_become_one_digest(engine, tmp_path, fake_slack):
-    items = [(f"Defence secretary talks, day {i}", "defence secretary meets") for i in range(7)]
+    items = DEFENCE_STORIES[:7]
     topics = world(engine, tmp_path, [*items, ELECTION_ITEM])
     report = run_drain(engine, slack_setup(fake_slack, topics))
     assert report.sent == 8 and report.digests == 1
@@ -266,7 +301,7 @@ def test_a_hang_before_slack_accepted_is_sent_on_the_next_drain(engine, tmp_path
 def test_two_drains_at_once_send_each_alert_once(engine, tmp_path, fake_slack):
     import threading
 
-    items = [(f"Defence secretary talks {i}", "defence secretary meets") for i in range(4)]
+    items = DEFENCE_STORIES[:4]
     topics = world(engine, tmp_path, items)
     settings = DrainSettings(digest_after=10, min_interval=0.05)
     barrier = threading.Barrier(2)
@@ -318,7 +353,7 @@ def test_adding_new_matches_between_drains_alerts_only_the_new(engine, tmp_path,
     world(
         engine,
         tmp_path,
-        [DEFENCE_ITEM, ("Defence secretary talks again", "defence secretary meets")],
+        [DEFENCE_ITEM, DEFENCE_STORIES[0]],
     )
     assert run_drain(engine, setup).sent == 1 and len(fake_slack.posts) == 2
 

@@ -1,8 +1,8 @@
-"""`newswatch backfill`: store, score and alert on a window of feed history."""
+"""`newswatch backfill` (a window of feed history) and `newswatch stories` (what is big now)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -11,8 +11,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..backfill import backfill
-from ..config import compile_topics
+from ..config import compile_topics, parse_duration
 from ..score import score_new_articles
+from ..store.stories import biggest_stories
 from .alerts import run_drain, setup_for
 from .app import ConfigOption, DatabaseOption, VerboseOption, app, err, handles_errors, load, out
 from .ingest import print_score_summary
@@ -82,5 +83,45 @@ def backfill_command(
     for report in reports:
         for error in report.errors:
             out.print(f"[red]error[/] {escape(report.feed_name)}: {escape(error)}", soft_wrap=True)
-    print_score_summary(score_new_articles(engine, compile_topics(settings)), engine)
+    print_score_summary(
+        score_new_articles(
+            engine,
+            compile_topics(settings),
+            story_window=timedelta(seconds=settings.stories.window),
+        ),
+        engine,
+    )
     run_drain(engine, setup)
+
+
+@app.command("stories")
+@handles_errors
+def stories_command(
+    since: Annotated[str, typer.Option(help="How far back: 24h, 3d, ...")] = "24h",
+    limit: Annotated[int, typer.Option(help="How many stories.")] = 20,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    verbose: VerboseOption = 0,
+) -> None:
+    """The biggest stories seen recently, and the outlets that ran them."""
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from None
+    _, engine = load(config, database_url, verbose)
+    start = datetime.now(UTC) - timedelta(seconds=window)
+    table = Table(title=f"stories since {start:%Y-%m-%d %H:%M} UTC", title_justify="left")
+    for column in ("story", "articles", "outlets", "title", "first seen", "last seen"):
+        table.add_column(column)
+    rows = biggest_stories(engine, start, limit)
+    for story in rows:
+        table.add_row(
+            str(story.id),
+            str(story.articles),
+            escape(", ".join(story.outlets)),
+            escape(story.title),
+            f"{story.first_seen_at:%Y-%m-%d %H:%M}",
+            f"{story.last_seen_at:%Y-%m-%d %H:%M}",
+        )
+    out.print(table)
+    out.print(f"{len(rows)} stor{'y' if len(rows) == 1 else 'ies'}")

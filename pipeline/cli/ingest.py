@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -62,7 +62,14 @@ def run_command(
     settings, engine = load(config, database_url, verbose)
     setup = setup_for(settings)  # a Slack misconfiguration stops the run before any work
     print_poll_summary(run_poll(settings, engine))
-    print_score_summary(score_new_articles(engine, compile_topics(settings)), engine)
+    print_score_summary(
+        score_new_articles(
+            engine,
+            compile_topics(settings),
+            story_window=timedelta(seconds=settings.stories.window),
+        ),
+        engine,
+    )
     run_drain(engine, setup, dry_run=dry_run)
 
 

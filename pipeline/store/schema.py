@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Text,
     TypeDecorator,
@@ -79,6 +80,20 @@ class FeedRow(Base):
     last_warning: Mapped[str | None] = mapped_column(Text)
 
 
+class StoryRow(Base):
+    """Near-duplicate articles across outlets: one wire story, however many sites ran it."""
+
+    __tablename__ = "stories"
+    __table_args__ = (Index(None, "last_seen_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    first_article_id: Mapped[int] = mapped_column(BigInteger)
+    title: Mapped[str] = mapped_column(Text)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    article_count: Mapped[int] = mapped_column(Integer, default=1)
+
+
 class ArticleRow(Base):
     __tablename__ = "articles"
     __table_args__ = (
@@ -88,6 +103,7 @@ class ArticleRow(Base):
         Index(None, "fetched_at"),
         Index(None, "content_hash"),
         Index(None, "scored_at"),
+        Index(None, "story_id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -104,6 +120,9 @@ class ArticleRow(Base):
     published_at_missing: Mapped[bool] = mapped_column(Boolean)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
     content_hash: Mapped[str] = mapped_column(Text)
+    # The story (near-duplicates across outlets) and the MinHash signature that placed it there.
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"))
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)
     # "live" (polled) or "backfill" (history): decides how its alerts go out, whoever scores it.
     origin: Mapped[str] = mapped_column(Text, default="live", server_default="live")
     # Set once every enabled topic has seen the article: new articles are scored exactly once,
@@ -157,6 +176,10 @@ class AlertRow(Base):
     slack_channel: Mapped[str | None] = mapped_column(Text)
     slack_ts: Mapped[str | None] = mapped_column(Text)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Later copies of the story from other outlets: [{"feed", "title", "url"}]. When the alert
+    # was already sent, `needs_follow_up` asks the next drain for a thread reply.
+    also_reported_by: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    needs_follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class FetchLogRow(Base):
