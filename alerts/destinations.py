@@ -6,15 +6,18 @@ import logging
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from rich.console import Console
 from slack_sdk import WebClient
+from sqlalchemy import Engine
 
 from pipeline.config import Config
 from pipeline.errors import ConfigError
 from pipeline.topics import Topic
 
-from .drain import DrainSettings
+from .drain import DrainSettings, drain
+from .records import DrainReport
 from .slack import ConsoleSink, RedactingFilter, Redactor, Sink, WebApiSink, WebhookSink
 
 
@@ -25,6 +28,19 @@ class AlertSetup:
     topic_names: dict[str, str]
     settings: DrainSettings
     redactor: Redactor = field(default_factory=lambda: Redactor([]))
+
+    def drain(
+        self, engine: Engine, settings: DrainSettings | None = None, **options: Any
+    ) -> DrainReport:
+        """Drain the outbox through these sinks (options as for `alerts.drain.drain`)."""
+        return drain(
+            engine,
+            self.sinks,
+            self.topic_names,
+            self.destinations,
+            settings or self.settings,
+            **options,
+        )
 
 
 def alert_setup(

@@ -29,8 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.parse import parse_feed  # noqa: E402
-from pipeline.records import FeedSource, FetchedFeed  # noqa: E402
+from pipeline.parse import parse_bytes  # noqa: E402
 from pipeline.topics import Document, Matcher, compile_topic, words  # noqa: E402
 
 CORPUS = ROOT / "tests/data/corpus/news_feeds"
@@ -39,21 +38,11 @@ SIZES = (10, 100, 1_000, 10_000)
 
 
 def load_documents() -> list[Document]:
-    documents = []
-    for path in sorted(CORPUS.iterdir()):
-        fetched = FetchedFeed(
-            source=FeedSource(id=1, name=path.name, url="https://x.example/feed"),
-            body=path.read_bytes(),
-            url="https://x.example/feed",
-            headers={},
-            http_status=200,
-            etag=None,
-            last_modified=None,
-            fetched_at=datetime.now(UTC),
-            duration_ms=0,
-        )
-        documents += [Document(a.title, a.summary, a.content) for a in parse_feed(fetched).articles]
-    return documents
+    return [
+        Document(a.title, a.summary, a.content)
+        for path in sorted(CORPUS.iterdir())
+        for a in parse_bytes(path.read_bytes(), "https://x.example/feed").articles
+    ]
 
 
 def generate_topics(documents: list[Document], count: int, seed: int = 7) -> list:

@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.parse import parse_feed  # noqa: E402
-from pipeline.records import Article, FeedSource, FetchedFeed  # noqa: E402
+from pipeline.parse import parse_bytes  # noqa: E402
+from pipeline.records import Article  # noqa: E402
 from pipeline.stories import StoryIndex, signature  # noqa: E402
 from pipeline.topics import words  # noqa: E402
 
@@ -77,20 +77,11 @@ class Pair:
 
 
 def corpus_articles() -> list[Article]:
-    articles = []
-    for path in sorted(CORPUS.iterdir()):
-        fetched = FetchedFeed(
-            FeedSource(1, path.name, "https://x.example/"),
-            path.read_bytes(),
-            "https://x.example/",
-            {},
-            200,
-            None,
-            None,
-            NOW,
-            0,
-        )
-        articles += parse_feed(fetched).articles
+    articles = [
+        a
+        for path in sorted(CORPUS.iterdir())
+        for a in parse_bytes(path.read_bytes(), "https://x.example/").articles
+    ]
     return [a for a in articles if len(words(f"{a.title} {a.summary}")) >= 12]
 
 

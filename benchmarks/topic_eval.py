@@ -21,8 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.config import compile_topics, load_config  # noqa: E402
-from pipeline.parse import parse_feed  # noqa: E402
-from pipeline.records import FeedSource, FetchedFeed  # noqa: E402
+from pipeline.parse import parse_bytes  # noqa: E402
 from pipeline.topics import Document, Matcher  # noqa: E402
 
 LABELS = ROOT / "tests/data/topic_eval.csv"
@@ -52,19 +51,8 @@ class Counts:
 
 
 def _articles(feed: str) -> dict[str, object]:
-    path = CORPUS / feed
-    fetched = FetchedFeed(
-        source=FeedSource(id=1, name=feed, url="https://feeds.example.net/" + feed),
-        body=path.read_bytes(),
-        url="https://feeds.example.net/" + feed,
-        headers={},
-        http_status=200,
-        etag=None,
-        last_modified=None,
-        fetched_at=datetime.now(UTC),
-        duration_ms=0,
-    )
-    return {a.guid: a for a in parse_feed(fetched).articles}
+    parsed = parse_bytes((CORPUS / feed).read_bytes(), "https://feeds.example.net/" + feed)
+    return {a.guid: a for a in parsed.articles}
 
 
 def evaluate() -> tuple[int, dict[str, Counts]]:

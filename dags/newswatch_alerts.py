@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from airflow.sdk import dag, get_current_context, task
-from newswatch_common import NEW_ARTICLES, START, default_args, settings, slack_client
+from newswatch_common import NEW_ARTICLES, dag_args, settings, slack_client
 
 
 @dag(
     dag_id="newswatch_alerts",
     schedule=[NEW_ARTICLES],
-    start_date=START,
-    catchup=False,
     max_active_runs=1,
-    default_args=default_args(),
-    tags=["newswatch"],
-    doc_md=__doc__,
+    **dag_args(__doc__),
 )
 def newswatch_alerts() -> None:
     @task

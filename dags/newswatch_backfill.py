@@ -11,7 +11,7 @@ import os
 
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
-from newswatch_common import NEW_ARTICLES, START, default_args, settings, window
+from newswatch_common import NEW_ARTICLES, dag_args, settings, window
 
 
 @dag(
@@ -19,12 +19,8 @@ from newswatch_common import NEW_ARTICLES, START, default_args, settings, window
     schedule=CronDataIntervalTimetable(
         os.environ.get("NEWSWATCH_BACKFILL_CRON", "@daily"), timezone="UTC"
     ),
-    start_date=START,
-    catchup=False,
     max_active_runs=2,
-    default_args=default_args(),
-    tags=["newswatch"],
-    doc_md=__doc__,
+    **dag_args(__doc__),
 )
 def newswatch_backfill() -> None:
     @task(outlets=[NEW_ARTICLES])

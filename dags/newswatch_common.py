@@ -32,6 +32,17 @@ def default_args() -> dict[str, Any]:
     }
 
 
+def dag_args(doc: str | None) -> dict[str, Any]:
+    """What every newswatch DAG shares: start, no catchup, retries, tag, its docstring."""
+    return {
+        "start_date": START,
+        "catchup": False,
+        "default_args": default_args(),
+        "tags": ["newswatch"],
+        "doc_md": doc,
+    }
+
+
 def settings() -> tuple[str | None, str | None]:
     """(config path, database URL), read when a task runs: the Airflow Variable
     `newswatch_config` or NEWSWATCH_CONFIG; the Airflow connection `newswatch_db`, else the

@@ -6,7 +6,7 @@ import os
 
 from airflow.sdk import CronDataIntervalTimetable, TriggerRule, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
-from newswatch_common import FEED_POOL, NEW_ARTICLES, START, default_args, settings, window
+from newswatch_common import FEED_POOL, NEW_ARTICLES, dag_args, settings, window
 
 
 @dag(
@@ -14,12 +14,8 @@ from newswatch_common import FEED_POOL, NEW_ARTICLES, START, default_args, setti
     schedule=CronDataIntervalTimetable(
         os.environ.get("NEWSWATCH_POLL_CRON", "*/15 * * * *"), timezone="UTC"
     ),
-    start_date=START,
-    catchup=False,
     max_active_runs=1,
-    default_args=default_args(),
-    tags=["newswatch"],
-    doc_md=__doc__,
+    **dag_args(__doc__),
 )
 def newswatch_poll() -> None:
     @task

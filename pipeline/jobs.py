@@ -8,14 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from alerts.destinations import alert_setup
-from alerts.drain import drain
 
 from . import store
 from .backfill import backfill
@@ -23,7 +22,7 @@ from .config import Config, compile_topics, load_config
 from .errors import NewswatchError
 from .fetch import FetchLimits, fetch_one
 from .poll import due_feeds, ingest
-from .score import score_new_articles
+from .score import score_with
 
 
 class FeedFailed(NewswatchError):
@@ -77,12 +76,9 @@ def score_and_alert(
 ) -> dict[str, Any]:
     """Score what is new and drain the outbox (backfilled matches follow backfill.alerts)."""
     with opened(config_path, database_url) as (config, engine):
-        topics = compile_topics(config)
-        setup = alert_setup(config, topics, slack_client=slack_client)
-        scored = score_new_articles(
-            engine, topics, story_window=timedelta(seconds=config.stories.window)
-        )
-        report = drain(engine, setup.sinks, setup.topic_names, setup.destinations, setup.settings)
+        setup = alert_setup(config, compile_topics(config), slack_client=slack_client)
+        scored = score_with(engine, config)
+        report = setup.drain(engine)
     return {
         "articles_scored": scored.articles,
         "new_matches": scored.new_matches,

@@ -19,7 +19,7 @@ import feedparser
 from .dedupe import canonical_url, unique_articles
 from .errors import NotAFeed, ResponseTooLarge
 from .jsonfeed import looks_like_json, read_json_feed
-from .records import Article, FetchedFeed, ParsedFeed, RawEntry
+from .records import Article, FeedSource, FetchedFeed, ParsedFeed, RawEntry
 from .text import html_to_text, truncate
 
 UNTITLED = "(untitled)"
@@ -44,6 +44,13 @@ def parse_feed(fetched: FetchedFeed, *, max_bytes: int = 10_000_000) -> ParsedFe
     )
     absolute = {rel: urljoin(fetched.url, href) for rel, href in links.items()}
     return ParsedFeed(articles=articles, title=title, format=fmt, warning=warning, links=absolute)
+
+
+def parse_bytes(body: bytes, url: str, *, name: str = "document") -> ParsedFeed:
+    """Parse a document held in memory (tests, benchmarks, tools), as if fetched from `url`."""
+    source = FeedSource(id=0, name=name, url=url)
+    fetched = FetchedFeed(source, body, url, {}, None, None, None, datetime.now(UTC), 0)
+    return parse_feed(fetched)
 
 
 def _gunzip(body: bytes, max_bytes: int) -> bytes:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
+from .config import Config, compile_topics
 from .records import StoredArticle, TopicMatch
 from .store import matches as match_store
 from .store.stories import assign_stories
@@ -63,6 +64,12 @@ def score_new_articles(
         if on_batch is not None:
             on_batch(len(batch))
     return result
+
+
+def score_with(engine: Engine, config: Config) -> ScoreResult:
+    """`score_new_articles` with the config's topics and story window."""
+    window = timedelta(seconds=config.stories.window)
+    return score_new_articles(engine, compile_topics(config), story_window=window)
 
 
 def backtest(

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from alerts import outbox
 from alerts.destinations import alert_setup
-from alerts.drain import DrainSettings, drain
+from alerts.drain import DrainSettings
 from alerts.slack import WebApiSink, WebhookSink
 from pipeline.config import Config, FeedConfig, SlackConfig
 from pipeline.poll import poll
@@ -99,12 +99,9 @@ def slack_setup(fake, topics, **slack):
 
 
 def run_drain(engine, setup, settings=FAST, *, now=None, sleeps=None):
-    return drain(
+    return setup.drain(
         engine,
-        setup.sinks,
-        setup.topic_names,
-        setup.destinations,
-        settings,
+        settings=settings,
         sleep=(sleeps.append if sleeps is not None else lambda s: None),
         now=(lambda: now) if now else (lambda: datetime.now(UTC)),
     )

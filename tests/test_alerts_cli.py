@@ -3,12 +3,14 @@ a process killed at the worst moment."""
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, select
 
 from pipeline import store
@@ -79,6 +81,12 @@ def newswatch(*args: str, cwd: Path, fake, database_url: str, crash_at: str | No
     )
 
 
+@pytest.fixture
+def cli(tmp_path, fake_slack, database_url):
+    """`newswatch ARGS` in this test's directory, database and fake Slack."""
+    return functools.partial(newswatch, cwd=tmp_path, fake=fake_slack, database_url=database_url)
+
+
 def alert_rows(database_url: str):
     engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.connect() as connection:
@@ -90,17 +98,13 @@ def alert_rows(database_url: str):
 
 
 def test_run_twice_posts_each_alert_once_and_escapes_the_hostile_title(
-    tmp_path, fake_slack, database_url
+    tmp_path, fake_slack, database_url, cli
 ):
     config = write_config(tmp_path, fake_slack, database_url)
-    first = newswatch(
-        "run", "-c", str(config), cwd=tmp_path, fake=fake_slack, database_url=database_url
-    )
+    first = cli("run", "-c", str(config))
     assert first.returncode == 0, first.stderr
     assert "alerts: 2 sent" in first.stdout
-    second = newswatch(
-        "run", "-c", str(config), cwd=tmp_path, fake=fake_slack, database_url=database_url
-    )
+    second = cli("run", "-c", str(config))
     assert second.returncode == 0 and "alerts: 0 sent" in second.stdout
     assert len(fake_slack.posts) == 2
     defence = fake_slack.posts_to("C0DEFENCE1")[0].payload
@@ -110,29 +114,25 @@ def test_run_twice_posts_each_alert_once_and_escapes_the_hostile_title(
     assert fake_slack.token not in first.stdout + first.stderr
 
 
-def test_a_drain_killed_after_slack_replied_does_not_post_again(tmp_path, fake_slack, database_url):
+def test_a_drain_killed_after_slack_replied_does_not_post_again(
+    tmp_path, fake_slack, database_url, cli
+):
     config = write_config(tmp_path, fake_slack, database_url)
-    crashed = newswatch(
+    crashed = cli(
         "run",
         "-c",
         str(config),
-        cwd=tmp_path,
-        fake=fake_slack,
-        database_url=database_url,
         crash_at="alerts.outbox:mark_sent",
     )
     assert crashed.returncode == 137
     assert len(fake_slack.posts) == 1, "Slack accepted the first message, then the process died"
     assert [row.status for row in alert_rows(database_url)] == ["sending", "pending"]
 
-    again = newswatch(
+    again = cli(
         "alerts",
         "send",
         "-c",
         str(config),
-        cwd=tmp_path,
-        fake=fake_slack,
-        database_url=database_url,
     )
     assert again.returncode == 0, again.stderr
     assert "1 found already posted" in again.stdout and "alerts: 1 sent" in again.stdout
@@ -142,107 +142,81 @@ def test_a_drain_killed_after_slack_replied_does_not_post_again(tmp_path, fake_s
     assert rows[0].slack_ts == fake_slack.posts[0].ts
 
 
-def test_webhook_crash_before_the_send_loses_nothing(tmp_path, fake_slack, database_url):
+def test_webhook_crash_before_the_send_loses_nothing(tmp_path, fake_slack, database_url, cli):
     config = write_config(tmp_path, fake_slack, database_url, webhook=True)
-    crashed = newswatch(
+    crashed = cli(
         "run",
         "-c",
         str(config),
-        cwd=tmp_path,
-        fake=fake_slack,
-        database_url=database_url,
         crash_at="alerts.slack:WebhookSink.send",
     )
     assert crashed.returncode == 137 and fake_slack.posts == []
-    again = newswatch(
+    again = cli(
         "alerts",
         "send",
         "-c",
         str(config),
-        cwd=tmp_path,
-        fake=fake_slack,
-        database_url=database_url,
     )
     assert "alerts: 2 sent" in again.stdout and len(fake_slack.posts) == 2
 
 
 def test_webhook_crash_after_slack_replied_repeats_that_one_message(
-    tmp_path, fake_slack, database_url
+    tmp_path, fake_slack, database_url, cli
 ):
     # The documented window: a webhook cannot be asked what it received, so a process killed in
     # the moment between Slack's reply and the outbox update posts that message once more.
     config = write_config(tmp_path, fake_slack, database_url, webhook=True)
-    newswatch(
+    cli(
         "run",
         "-c",
         str(config),
-        cwd=tmp_path,
-        fake=fake_slack,
-        database_url=database_url,
         crash_at="alerts.outbox:mark_sent",
     )
     assert len(fake_slack.posts) == 1
-    newswatch(
+    cli(
         "alerts",
         "send",
         "-c",
         str(config),
-        cwd=tmp_path,
-        fake=fake_slack,
-        database_url=database_url,
     )
     assert len(fake_slack.posts) == 3  # the first message twice, the second once
     assert fake_slack.posts[0].payload["text"] == fake_slack.posts[1].payload["text"]
     assert [row.status for row in alert_rows(database_url)] == ["sent", "sent"]
 
 
-def test_alerts_list_retry_and_dry_run(tmp_path, fake_slack, database_url):
+def test_alerts_list_retry_and_dry_run(tmp_path, fake_slack, database_url, cli):
     config = write_config(tmp_path, fake_slack, database_url)
-    dry = newswatch(
+    dry = cli(
         "run",
         "--dry-run",
         "-c",
         str(config),
-        cwd=tmp_path,
-        fake=fake_slack,
-        database_url=database_url,
     )
     assert "dry run: 2 message(s) would be sent; nothing was changed" in dry.stdout
     assert "would send to slack:#defence-watch" in dry.stdout and fake_slack.posts == []
 
     fake_slack.fail_next("chat.postMessage", "not_in_channel", count=2)
-    newswatch(
+    cli(
         "alerts",
         "send",
         "-c",
         str(config),
-        cwd=tmp_path,
-        fake=fake_slack,
-        database_url=database_url,
     )
-    listing = newswatch(
-        "alerts", "-c", str(config), cwd=tmp_path, fake=fake_slack, database_url=database_url
-    )
+    listing = cli("alerts", "-c", str(config))
     assert "0 pending, 0 sending, 2 failed, 0 sent" in listing.stdout
     assert "invite it" in listing.stdout
-    retried = newswatch(
+    retried = cli(
         "alerts",
         "retry",
         "-c",
         str(config),
-        cwd=tmp_path,
-        fake=fake_slack,
-        database_url=database_url,
     )
     assert "2 failed alert(s) back to pending" in retried.stdout
-    sent = newswatch(
+    sent = cli(
         "alerts",
         "send",
         "-c",
         str(config),
-        cwd=tmp_path,
-        fake=fake_slack,
-        database_url=database_url,
     )
     assert "alerts: 2 sent" in sent.stdout and len(fake_slack.posts) == 2
 

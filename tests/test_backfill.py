@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from werkzeug import Response
 
 from alerts.destinations import alert_setup
-from alerts.drain import drain
 from pipeline import store
 from pipeline.backfill import backfill
 from pipeline.config import BackfillConfig, BackfillSourceConfig, Config, FeedConfig, SlackConfig
@@ -151,14 +150,7 @@ def alerts_after_backfill(engine, fake_slack, policy):
     )
     setup = alert_setup(settings, TOPICS, token=fake_slack.token)
     score_new_articles(engine, TOPICS)
-    return drain(
-        engine,
-        setup.sinks,
-        setup.topic_names,
-        setup.destinations,
-        setup.settings,
-        sleep=lambda s: None,
-    )
+    return setup.drain(engine, sleep=lambda s: None)
 
 
 def test_backfilled_matches_go_out_as_one_digest_per_topic(engine, archive_server, fake_slack):

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from alerts.destinations import alert_setup
-from alerts.drain import drain
 from benchmarks.story_eval import evaluate
 from pipeline.config import Config, FeedConfig, SlackConfig
 from pipeline.poll import poll
@@ -163,14 +162,7 @@ def test_the_same_story_from_three_feeds_is_one_alert_listing_the_outlets(
     score_new_articles(engine, [DEFENCE])
     config = Config(slack=SlackConfig(api_url=fake_slack.api_url, min_interval=0))
     setup = alert_setup(config, [DEFENCE], token=fake_slack.token)
-    report = drain(
-        engine,
-        setup.sinks,
-        setup.topic_names,
-        setup.destinations,
-        setup.settings,
-        sleep=lambda s: None,
-    )
+    report = setup.drain(engine, sleep=lambda s: None)
     assert report.sent == 1 and len(fake_slack.posts) == 1
     text = str(fake_slack.posts[0].payload["blocks"])
     assert "Also reported by 2 more outlet(s)" in text and "Reuters" in text and "PTI" in text
@@ -187,28 +179,11 @@ def test_the_same_story_from_three_feeds_is_one_alert_listing_the_outlets(
     ]
     poll(engine, Config(feeds=late))
     score_new_articles(engine, [DEFENCE])
-    again = drain(
-        engine,
-        setup.sinks,
-        setup.topic_names,
-        setup.destinations,
-        setup.settings,
-        sleep=lambda s: None,
-    )
+    again = setup.drain(engine, sleep=lambda s: None)
     assert again.sent == 0 and again.follow_ups == 1 and len(fake_slack.posts) == 2
     reply = fake_slack.posts[1].payload
     assert reply["thread_ts"] == fake_slack.posts[0].ts and "ANI" in str(reply["blocks"])
-    assert (
-        drain(
-            engine,
-            setup.sinks,
-            setup.topic_names,
-            setup.destinations,
-            setup.settings,
-            sleep=lambda s: None,
-        ).follow_ups
-        == 0
-    )
+    assert setup.drain(engine, sleep=lambda s: None).follow_ups == 0
     with engine.connect() as connection:
         (copies,) = connection.execute(select(AlertRow.also_reported_by)).one()
     assert [c["feed"] for c in copies] == ["Reuters", "PTI", "ANI"]

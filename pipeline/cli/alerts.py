@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from alerts import outbox
 from alerts.destinations import AlertSetup, alert_setup, install_redaction
-from alerts.drain import drain, preview
+from alerts.drain import preview
 from alerts.records import DrainReport
 from alerts.slack import render_for_terminal
 
@@ -40,7 +40,7 @@ def run_drain(engine: Engine, setup: AlertSetup, *, dry_run: bool = False) -> Dr
             out.print(render_for_terminal(message), highlight=False, soft_wrap=True)
         out.print(f"dry run: {len(planned)} message(s) would be sent; nothing was changed")
         return None
-    report = drain(engine, setup.sinks, setup.topic_names, setup.destinations, setup.settings)
+    report = setup.drain(engine)
     out.print(
         f"alerts: {report.sent} sent ({report.digests} digest(s)), {report.reconciled} found "
         f"already posted, {report.retrying} to retry, {report.failed} failed",

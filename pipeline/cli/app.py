@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -21,7 +22,7 @@ from rich.logging import RichHandler
 from sqlalchemy import Engine
 
 from .. import __version__, store
-from ..config import Config, load_config
+from ..config import Config, load_config, parse_duration
 from ..errors import NewswatchError
 
 app = typer.Typer(
@@ -64,6 +65,15 @@ def handles_errors(function: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def ago(value: str, option: str = "--since") -> datetime:
+    """ "30d", "12h": the moment that long ago (UTC); a bad value is a usage error."""
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+    return datetime.now(UTC) - timedelta(seconds=seconds)
 
 
 def setup_logging(verbose: int) -> None:

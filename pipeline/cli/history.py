@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -11,11 +11,20 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..backfill import backfill
-from ..config import compile_topics, parse_duration
-from ..score import score_new_articles
+from ..score import score_with
 from ..store.stories import biggest_stories
 from .alerts import run_drain, setup_for
-from .app import ConfigOption, DatabaseOption, VerboseOption, app, err, handles_errors, load, out
+from .app import (
+    ConfigOption,
+    DatabaseOption,
+    VerboseOption,
+    ago,
+    app,
+    err,
+    handles_errors,
+    load,
+    out,
+)
 from .ingest import print_score_summary
 
 
@@ -83,14 +92,7 @@ def backfill_command(
     for report in reports:
         for error in report.errors:
             out.print(f"[red]error[/] {escape(report.feed_name)}: {escape(error)}", soft_wrap=True)
-    print_score_summary(
-        score_new_articles(
-            engine,
-            compile_topics(settings),
-            story_window=timedelta(seconds=settings.stories.window),
-        ),
-        engine,
-    )
+    print_score_summary(score_with(engine, settings), engine)
     run_drain(engine, setup)
 
 
@@ -104,12 +106,8 @@ def stories_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """The biggest stories seen recently, and the outlets that ran them."""
-    try:
-        window = parse_duration(since)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--since") from None
+    start = ago(since)
     _, engine = load(config, database_url, verbose)
-    start = datetime.now(UTC) - timedelta(seconds=window)
     table = Table(title=f"stories since {start:%Y-%m-%d %H:%M} UTC", title_justify="left")
     for column in ("story", "articles", "outlets", "title", "first seen", "last seen"):
         table.add_column(column)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -13,9 +13,9 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from .. import store
-from ..config import Config, compile_topics, load_config
+from ..config import Config, load_config
 from ..poll import PollResult, poll
-from ..score import ScoreResult, score_new_articles
+from ..score import ScoreResult, score_with
 from .app import (
     ConfigOption,
     DatabaseOption,
@@ -62,14 +62,7 @@ def run_command(
     settings, engine = load(config, database_url, verbose)
     setup = setup_for(settings)  # a Slack misconfiguration stops the run before any work
     print_poll_summary(run_poll(settings, engine))
-    print_score_summary(
-        score_new_articles(
-            engine,
-            compile_topics(settings),
-            story_window=timedelta(seconds=settings.stories.window),
-        ),
-        engine,
-    )
+    print_score_summary(score_with(engine, settings), engine)
     run_drain(engine, setup, dry_run=dry_run)
 
 

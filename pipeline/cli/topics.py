@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .. import store
-from ..config import compile_topics, load_config, parse_duration
+from ..config import compile_topics, load_config
 from ..errors import ConfigError, NewswatchError
 from ..score import backtest, document_for
 from ..topics import Document, Match, Matcher, Topic
@@ -19,6 +18,7 @@ from .app import (
     ConfigOption,
     DatabaseOption,
     VerboseOption,
+    ago,
     app,
     handles_errors,
     load,
@@ -144,13 +144,9 @@ def backtest_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Replay a topic over stored articles and list what would have matched. Sends nothing."""
-    try:
-        window = parse_duration(since)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--since") from None
+    start = ago(since)
     settings, engine = load(config, database_url, verbose)
     topic = _topic(compile_topics(settings), topic_id)
-    start = datetime.now(UTC) - timedelta(seconds=window)
     table = Table(
         title=f"{topic.id}: would have matched since {start:%Y-%m-%d %H:%M} UTC",
         title_justify="left",
