@@ -161,6 +161,3 @@ def content_hash(title: str, summary: str) -> str:
     """Hash of the normalised visible text: equal hashes mean the same words, whatever the URL."""
     normalised = " ".join(f"{title} {summary}".casefold().split())
     return hashlib.sha1(normalised.encode()).hexdigest()
-
-
-__all__ = ["content_hash", "parse_feed"]

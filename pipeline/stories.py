@@ -14,8 +14,6 @@ the index holds only the window: memory stays bounded however long it runs.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -64,15 +62,6 @@ def band_keys(sig: np.ndarray) -> list[int]:
     rows = sig.reshape(BANDS, ROWS).astype(np.uint64)
     mixed = (rows * _BAND_MIX).sum(axis=1) + np.arange(BANDS, dtype=np.uint64)
     return mixed.tolist()
-
-
-@dataclass(frozen=True, slots=True)
-class Placed:
-    """Where an article went: its story, and whether that story is new."""
-
-    article_id: int
-    story_id: int | None  # None: starts a new story
-    similar_to: int | None = None
 
 
 class StoryIndex:
@@ -174,7 +163,3 @@ def to_bytes(sig: np.ndarray) -> bytes:
 
 def from_bytes(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype="<u4").astype(np.uint32)
-
-
-def outlets(names: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(names))

@@ -56,3 +56,16 @@ def test_an_unreachable_database_is_a_clear_error_without_the_password(unused_po
 def test_a_nonsense_database_url():
     with pytest.raises(DatabaseError, match="not a database URL"):
         store.connect("definitely not a url")
+
+
+def test_the_report_queries_run_on_this_database(engine):
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    script = (Path(__file__).parent.parent / "sql/reports.sql").read_text()
+    statements = [s for s in script.split(";") if "SELECT" in s]
+    assert len(statements) == 6
+    with engine.connect() as connection:
+        for statement in statements:
+            connection.execute(text(statement)).all()
