@@ -48,7 +48,7 @@ WEBHOOK_PERMANENT = {
     "slack.webhook_url or SLACK_WEBHOOK_URL",
     410: "the webhook's channel is archived: create a webhook for another channel",
 }
-_BOLD = re.compile(r"\*([^*\n]+)\*")
+_BOLD = re.compile(r"\*([^*`\n]+)\*")  # not across `code`, where * is literal
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 # Timeouts, refused or reset connections, DNS failures (URLError and TimeoutError are OSErrors).
 _NETWORK_ERRORS = (OSError, HTTPException)

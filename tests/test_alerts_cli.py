@@ -245,5 +245,6 @@ def test_the_example_prints_the_defence_alert_with_its_why(tmp_path):
     block = result.stdout.split(
         "India-Israel Defence Talks Highlight R&D, Counterterror Collaboration (https"
     )[1]
-    assert "Why:" in block.split("────")[0] and '"defence secretary"' in block.split("────")[0]
+    why = block.split("────")[0]
+    assert "Why:" in why and '`"defence secretary"`' in why and "`meet*`" in why
     assert "alerts: 3 sent" in result.stdout
