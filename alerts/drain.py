@@ -38,6 +38,11 @@ class DrainSettings:
     backfill_alerts: str = "digest"  # "digest", "none" or "live" (see outbox.enqueue)
 
 
+def sink_for(sinks: Mapping[str, Sink], destination: str) -> Sink | None:
+    """ "slack:#news" -> the "slack" sink; "webhook" and "console" name theirs directly."""
+    return sinks.get(destination.split(":", 1)[0])
+
+
 def destination_channel(destination: str) -> str | None:
     """ "slack:#news" -> "#news"; the webhook and the console have no channel of their own."""
     return destination.split(":", 1)[1] if destination.startswith("slack:") else None
@@ -84,7 +89,7 @@ def drain(
     for destination, message, members in plan(
         outbox.due_alerts(engine, now(), topic_names), settings
     ):
-        sink = sinks.get(destination.split(":", 1)[0])
+        sink = sink_for(sinks, destination)
         if sink is None:
             report.skipped += len(members)
             report.errors.append(f"{len(members)} alert(s) for {destination}: no sink configured")
@@ -93,7 +98,7 @@ def drain(
             engine, sink, destination, message, members, settings, pacer, worker, report, now, sleep
         )
     for alert in outbox.due_follow_ups(engine, topic_names):
-        _follow_up(engine, sinks.get(alert.destination.split(":", 1)[0]), alert, pacer, report)
+        _follow_up(engine, sink_for(sinks, alert.destination), alert, pacer, report)
     return report
 
 
@@ -165,9 +170,8 @@ def _deliver(
     if tried_before and sink.can_reconcile:
         try:
             found = sink.find_sent(channel, ids, min(a.created_at for a in members))
-        except (
-            Exception
-        ) as error:  # cannot check: posting again risks a duplicate, waiting does not
+        # If history cannot be read, posting again risks a duplicate; waiting does not.
+        except Exception as error:
             problem = (
                 f"could not check whether it was already posted ({error}); the bot needs the "
                 "channels:history (or groups:history) scope"

@@ -184,6 +184,11 @@ def _reject_duplicates(section: str, values: list[str], key: str) -> None:
         first_seen[value] = index
 
 
+def database_url(config: Config, override: str | None = None) -> str:
+    """The database to use: an explicit URL, else NEWSWATCH_DATABASE_URL, else database.url."""
+    return override or os.environ.get("NEWSWATCH_DATABASE_URL") or config.database.url
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> LoadedConfig:
     """Read, interpolate `${ENV}` and validate the config file."""
     config_path = Path(path) if path else Path(os.environ.get("NEWSWATCH_CONFIG", ""))

@@ -12,7 +12,7 @@ import asyncio
 import email.utils
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,11 +75,11 @@ def is_local(url: str) -> bool:
 async def fetch_feeds(
     sources: Iterable[FeedSource],
     limits: FetchLimits,
-    on_result: Callable[[FeedSource, FetchOutcome], Awaitable[None]] | None = None,
+    on_result: Callable[[FeedSource, FetchOutcome], None] | None = None,
 ) -> list[tuple[FeedSource, FetchOutcome]]:
     """Fetch many feeds concurrently; a failure is returned as that feed's outcome, never raised.
 
-    `on_result` is awaited as each feed finishes, so results are stored while others download.
+    `on_result` is called as each feed finishes (to store it and advance a progress bar).
     """
     everyone = asyncio.Semaphore(limits.concurrency)
     per_host: dict[str, asyncio.Semaphore] = {}
@@ -101,7 +101,7 @@ async def fetch_feeds(
                     outcome = FetchError(f"unexpected {type(error).__name__}: {error}")
             results.append((source, outcome))
             if on_result is not None:
-                await on_result(source, outcome)
+                on_result(source, outcome)
 
         await asyncio.gather(*(one(source) for source in sources))
     return results

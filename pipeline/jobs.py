@@ -19,6 +19,7 @@ from alerts.destinations import alert_setup
 from . import store
 from .backfill import backfill
 from .config import Config, compile_topics, load_config
+from .config import database_url as resolve_database_url
 from .errors import NewswatchError
 from .fetch import FetchLimits, fetch_one
 from .poll import due_feeds, ingest
@@ -32,9 +33,8 @@ class FeedFailed(NewswatchError):
 @contextmanager
 def opened(config_path: str | None, database_url: str | None) -> Iterator[tuple[Config, Engine]]:
     config = load_config(config_path).config
-    engine = store.connect(database_url or config.database.url)
+    engine = store.open_database(resolve_database_url(config, database_url))
     try:
-        store.ensure_schema(engine)
         yield config, engine
     finally:
         engine.dispose()

@@ -102,14 +102,8 @@ def _not_a_feed_message(body: bytes, content_type: str) -> str:
 
 def _raw_entry(entry: Any) -> RawEntry:
     # dict.get, not FeedParserDict.get, which maps missing keys onto others with a warning.
-    parsed_date = next(
-        (
-            dict.get(entry, key)
-            for key in ("published_parsed", "updated_parsed", "created_parsed")
-            if dict.get(entry, key)
-        ),
-        None,
-    )
+    keys = ("published_parsed", "updated_parsed", "created_parsed")
+    parsed_date = next(filter(None, (dict.get(entry, key) for key in keys)), None)
     published = None
     if parsed_date:
         published = datetime.fromtimestamp(calendar.timegm(parsed_date), UTC)

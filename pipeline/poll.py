@@ -83,7 +83,7 @@ def poll(
     if on_start is not None:
         on_start(len(sources))
 
-    async def handle(source: FeedSource, outcome: FetchOutcome) -> None:
+    def handle(source: FeedSource, outcome: FetchOutcome) -> None:
         report = ingest(engine, source, outcome, config.fetch)
         result.reports.append(report)
         if on_feed is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from sqlalchemy import Engine
 
 from .. import __version__, store
 from ..config import Config, load_config, parse_duration
+from ..config import database_url as resolve_database_url
 from ..errors import NewswatchError
 
 app = typer.Typer(
@@ -88,17 +88,10 @@ def setup_logging(verbose: int) -> None:
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-def open_database(config: Config, database_url: str | None) -> Engine:
-    url = database_url or os.environ.get("NEWSWATCH_DATABASE_URL") or config.database.url
-    engine = store.connect(url)
-    store.ensure_schema(engine)
-    return engine
-
-
 def load(config_path: Path | None, database_url: str | None, verbose: int) -> tuple[Config, Engine]:
     setup_logging(verbose)
     config = load_config(config_path).config
-    return config, open_database(config, database_url)
+    return config, store.open_database(resolve_database_url(config, database_url))
 
 
 @app.callback()

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from .. import store
 from ..config import Config, load_config
+from ..config import database_url as resolve_database_url
 from ..poll import PollResult, poll
 from ..score import ScoreResult, score_with
 from .app import (
@@ -199,8 +200,7 @@ def db_upgrade_command(
     """Apply the schema migrations."""
     setup_logging(verbose)
     settings = _config_or_default(config)
-    url = database_url or os.environ.get("NEWSWATCH_DATABASE_URL") or settings.database.url
-    engine = store.connect(url)
+    engine = store.connect(resolve_database_url(settings, database_url))
     before = store.current_revision(engine)
     store.upgrade(engine, revision)
     out.print(f"schema: {before or 'empty'} -> {store.current_revision(engine)}")

@@ -4,7 +4,14 @@ Only this package and the alert outbox touch the database.
 """
 
 from .articles import insert_articles, store_articles
-from .database import connect, current_revision, ensure_schema, head_revision, upgrade
+from .database import (
+    connect,
+    current_revision,
+    ensure_schema,
+    head_revision,
+    open_database,
+    upgrade,
+)
 from .feeds import FeedHealth, FetchRecord, ScheduledFeed, feed_health, record_fetch, sync_feeds
 from .matches import get_article
 
@@ -19,6 +26,7 @@ __all__ = [
     "get_article",
     "head_revision",
     "insert_articles",
+    "open_database",
     "record_fetch",
     "store_articles",
     "sync_feeds",

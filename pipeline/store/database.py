@@ -86,6 +86,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def open_database(url: str) -> Engine:
+    """`connect`, then `ensure_schema`: what every command and job does first."""
+    engine = connect(url)
+    ensure_schema(engine)
+    return engine
+
+
 def ensure_schema(engine: Engine) -> None:
     """Make sure the schema is current before a command uses it.
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, desc, func, select, update
+from sqlalchemy import Engine, case, desc, select, update
 
 from ..stories import DEFAULT_WINDOW, StoryIndex, from_bytes, signature, to_bytes
 from .database import insert_for
@@ -75,9 +75,10 @@ def assign_stories(engine: Engine, window: timedelta = DEFAULT_WINDOW) -> StoryR
                         .where(StoryRow.id == story_id)
                         .values(
                             article_count=StoryRow.article_count + 1,
-                            last_seen_at=func.greatest(StoryRow.last_seen_at, row.published_at)
-                            if connection.dialect.name == "postgresql"
-                            else func.max(StoryRow.last_seen_at, row.published_at),
+                            last_seen_at=case(
+                                (StoryRow.last_seen_at < row.published_at, row.published_at),
+                                else_=StoryRow.last_seen_at,
+                            ),
                         )
                     )
                     report.joined += 1
