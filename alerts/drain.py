@@ -145,7 +145,9 @@ def preview(
 ) -> list[tuple[str, SlackMessage, list[Alert]]]:
     """What a drain would send now, changing nothing (for --dry-run)."""
     moment = datetime.now(UTC)
-    waiting = outbox.waiting_matches(engine, destinations, topic_names, moment)
+    waiting = outbox.waiting_matches(
+        engine, destinations, topic_names, moment, settings.backfill_alerts
+    )
     return plan(outbox.due_alerts(engine, moment, topic_names) + waiting, settings)
 
 

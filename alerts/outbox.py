@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, case, func, select, update
 
@@ -184,6 +185,30 @@ def _gone(claimed_by: str | None) -> bool:
     return False
 
 
+# What an alert shows of its article and match; read back by `_shown`.
+_SHOWN = (
+    ArticleRow.title,
+    ArticleRow.url,
+    FeedRow.name,
+    ArticleRow.published_at,
+    ArticleRow.published_at_missing,
+    TopicMatchRow.score,
+    TopicMatchRow.explanation,
+)
+
+
+def _shown(row) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return {
+        "title": row.title,
+        "url": row.url,
+        "feed_name": row.name,
+        "published_at": row.published_at,
+        "published_at_missing": row.published_at_missing,
+        "score": row.score,
+        "explanation": row.explanation,
+    }
+
+
 def _alert_query():  # type: ignore[no-untyped-def]
     return (
         select(
@@ -196,13 +221,7 @@ def _alert_query():  # type: ignore[no-untyped-def]
             ALERTS.c.slack_channel,
             ALERTS.c.slack_ts,
             ALERTS.c.also_reported_by,
-            ArticleRow.title,
-            ArticleRow.url,
-            FeedRow.name,
-            ArticleRow.published_at,
-            ArticleRow.published_at_missing,
-            TopicMatchRow.score,
-            TopicMatchRow.explanation,
+            *_SHOWN,
         )
         .join(ArticleRow, ArticleRow.id == ALERTS.c.article_id)
         .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
@@ -225,16 +244,10 @@ def _alert(row, topic_names: Mapping[str, str]) -> Alert:  # type: ignore[no-unt
         attempts=row.attempts,
         origin=row.origin,
         created_at=row.created_at,
-        title=row.title,
-        url=row.url,
-        feed_name=row.name,
-        published_at=row.published_at,
-        published_at_missing=row.published_at_missing,
-        score=row.score,
-        explanation=row.explanation,
         also_reported_by=tuple(row.also_reported_by or ()),
         slack_channel=row.slack_channel,
         slack_ts=row.slack_ts,
+        **_shown(row),
     )
 
 
@@ -252,47 +265,55 @@ def due_alerts(
 
 
 def waiting_matches(
-    engine: Engine, destinations: Mapping[str, str], topic_names: Mapping[str, str], now: datetime
+    engine: Engine,
+    destinations: Mapping[str, str],
+    topic_names: Mapping[str, str],
+    now: datetime,
+    backfill_alerts: str = "digest",
 ) -> list[Alert]:
-    """Matches not yet enqueued, as the alerts they will become (id 0): for dry runs."""
+    """Matches not yet enqueued, as the alerts `enqueue` will make of them (id 0), for dry runs:
+    one per story and destination (later copies listed as also reported by), none for a story
+    that already has its alert, and the backfill policy applied."""
     query = (
-        select(
-            TopicMatchRow.topic_id,
-            ArticleRow.title,
-            ArticleRow.url,
-            FeedRow.name,
-            ArticleRow.published_at,
-            ArticleRow.published_at_missing,
-            TopicMatchRow.score,
-            TopicMatchRow.explanation,
-        )
+        select(TopicMatchRow.topic_id, ArticleRow.story_id, ArticleRow.origin, *_SHOWN)
         .join(ArticleRow, ArticleRow.id == TopicMatchRow.article_id)
         .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
-        .where(TopicMatchRow.enqueued_at.is_(None))
+        .where(TopicMatchRow.enqueued_at.is_(None), ArticleRow.story_id.is_not(None))
         .order_by(TopicMatchRow.id)
     )
     with engine.connect() as connection:
         rows = connection.execute(query).all()
-    return [
-        Alert(
-            0,
-            row.topic_id,
-            topic_names.get(row.topic_id, row.topic_id),
-            destinations[row.topic_id],
-            0,
-            "live",
-            now,
-            row.title,
-            row.url,
-            row.name,
-            row.published_at,
-            row.published_at_missing,
-            row.score,
-            row.explanation,
+        owed = {
+            (row.topic_id, row.story_id, row.destination)
+            for row in connection.execute(
+                select(ALERTS.c.topic_id, ALERTS.c.story_id, ALERTS.c.destination)
+            )
+        }
+    alerts: dict[tuple[str, int, str], Alert] = {}
+    for row in rows:
+        destination = destinations.get(row.topic_id)
+        backfilled = row.origin == "backfill"
+        if destination is None or (backfilled and backfill_alerts == "none"):
+            continue
+        key = (row.topic_id, row.story_id, destination)
+        if key in owed:
+            continue
+        first = alerts.get(key)
+        if first is not None:
+            copy = {"feed": row.name, "title": row.title, "url": row.url}
+            alerts[key] = replace(first, also_reported_by=(*first.also_reported_by, copy))
+            continue
+        alerts[key] = Alert(
+            id=0,
+            topic_id=row.topic_id,
+            topic_name=topic_names.get(row.topic_id, row.topic_id),
+            destination=destination,
+            attempts=0,
+            origin="backfill" if backfilled and backfill_alerts == "digest" else "live",
+            created_at=now,
+            **_shown(row),
         )
-        for row in rows
-        if row.topic_id in destinations
-    ]
+    return list(alerts.values())
 
 
 def claim(engine: Engine, ids: Sequence[int], now: datetime, worker: str) -> bool:

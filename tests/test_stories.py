@@ -15,7 +15,7 @@ from benchmarks.story_eval import evaluate
 from pipeline.config import Config, FeedConfig, SlackConfig
 from pipeline.poll import poll
 from pipeline.score import score_new_articles
-from pipeline.store.schema import AlertRow, ArticleRow
+from pipeline.store.schema import AlertRow, ArticleRow, TopicMatchRow
 from pipeline.store.stories import assign_stories, biggest_stories
 from pipeline.stories import StoryIndex, signature
 from pipeline.topics import compile_topic
@@ -240,3 +240,37 @@ def test_signatures_are_stable_across_processes(seed):
     # Stored signatures are compared with new ones: they must not depend on the process.
     assert np.array_equal(signature(*COPIES[0]), signature(*COPIES[0]))
     assert signature(*COPIES[0]).dtype == np.uint32 and signature(*COPIES[0]).shape == (64,)
+
+
+def test_a_dry_run_previews_what_the_drain_then_sends(engine, tmp_path, fake_slack):
+    from alerts.drain import preview
+    from pipeline.config import BackfillConfig
+
+    names = ["Devdiscourse", "Reuters", "PTI"]
+    feeds = [
+        FeedConfig(name=n, url=str(feed(tmp_path / f"{i}.xml", [c], f"o{i}.example")))
+        for i, (n, c) in enumerate(zip(names, COPIES, strict=True))
+    ]
+    poll(engine, Config(feeds=feeds))
+    score_new_articles(engine, [DEFENCE])
+    config = Config(slack=SlackConfig(api_url=fake_slack.api_url, min_interval=0))
+    setup = alert_setup(config, [DEFENCE], token=fake_slack.token)
+
+    planned = preview(engine, setup.topic_names, setup.destinations, setup.settings)
+    ((_, message, members),) = planned
+    assert [a.feed_name for a in members] == ["Devdiscourse"]
+    assert [c["feed"] for c in members[0].also_reported_by] == ["Reuters", "PTI"]
+    assert setup.drain(engine, sleep=lambda s: None).sent == 1
+    assert fake_slack.posts[0].payload["blocks"] == message.blocks, "the preview was exact"
+    assert preview(engine, setup.topic_names, setup.destinations, setup.settings) == []
+
+    ignoring = alert_setup(
+        Config(slack=config.slack, backfill=BackfillConfig(alerts="none")),
+        [DEFENCE],
+        token=fake_slack.token,
+    )
+    with engine.begin() as connection:
+        connection.execute(ArticleRow.__table__.update().values(origin="backfill"))
+        connection.execute(AlertRow.__table__.delete())
+        connection.execute(TopicMatchRow.__table__.update().values(enqueued_at=None))
+    assert preview(engine, ignoring.topic_names, ignoring.destinations, ignoring.settings) == []
