@@ -70,6 +70,8 @@ class ParsedFeed:
     warning: str | None = None
     # Feed-level links by relation ("prev-archive", "next", ...), absolute: for backfilling.
     links: dict[str, str] = field(default_factory=dict)
+    parser: str = ""  # "fast", "feedparser" or "json": which reader read the document
+    fallback: str | None = None  # why the fast path left an XML document to feedparser
 
 
 @dataclass(slots=True)
