@@ -75,11 +75,13 @@ def parse_feed(
     )
 
 
-def parse_bytes(body: bytes, url: str, *, name: str = "document") -> ParsedFeed:
+def parse_bytes(
+    body: bytes, url: str, *, name: str = "document", fast_path: bool = True
+) -> ParsedFeed:
     """Parse a document held in memory (tests, benchmarks, tools), as if fetched from `url`."""
     source = FeedSource(id=0, name=name, url=url)
     fetched = FetchedFeed(source, body, url, {}, None, None, None, datetime.now(UTC), 0)
-    return parse_feed(fetched)
+    return parse_feed(fetched, fast_path=fast_path)
 
 
 def _gunzip(body: bytes, max_bytes: int) -> bytes:

@@ -48,7 +48,7 @@ AUTHOR_PARTS |= {"itunes_name": "name", "itunes_email": "email"}
 BOX_PARTS = {"image": {"title", "link", "url", "href", "width", "height"}}
 BOX_PARTS["textinput"] = {"title", "link", "description", "name"}
 CATEGORIES = {"category", "dc_subject", "keywords"}
-# Entry elements whose handlers touch none of the fields we keep; they may hold children.
+# Entry elements whose handlers touch none of the fields we keep; these may hold children.
 CONTAINERS = {"media_content", "media_group"}
 INERT = {
     "enclosure", "media_thumbnail", "media_credit", "media_rating", "media_restriction",
@@ -56,6 +56,20 @@ INERT = {
     "copyright", "dc_language", "language", "itunes_image", "itunes_explicit", "itunes_block",
     "itunes_subtitle", "subtitle", "expirationdate",
 }  # fmt: skip
+ENTRY_HANDLERS = {
+    **dict.fromkeys((*TITLES, "media_title"), "title"),
+    **dict.fromkeys((*DESCRIPTIONS, *SUMMARIES), "summary"),
+    **dict.fromkeys(CONTENTS, "content"),
+    **dict.fromkeys(DATES, "date"),
+    "link": "link",
+    "id": "id",
+    "guid": "id",
+    **dict.fromkeys(AUTHORS, "author"),
+    **dict.fromkeys(CATEGORIES, "category"),
+    **dict.fromkeys(INERT, "inert"),
+    "source": "reset",
+    "image": "reset",
+}
 # Keys our entry dictionaries are read by: an unhandled element must not write one of them.
 ENTRY_KEYS = {"id", "link", "links", "title", "summary", "content", "author", "authors", "tags"}
 ENTRY_KEYS |= set(DATES.values())
@@ -64,6 +78,7 @@ FEED_SENSITIVE = TITLES | {"media_title", "link", "id", "guid", "item", "entry",
 FEED_SENSITIVE |= {"textinput", "source", "channel", *CONTENTS, "body", "xhtml_body"}
 # What feedparser would make of text read as Latin-1 that is really UTF-8, or cp1252 C1 bytes.
 _SUSPECT = re.compile("[\x80-\x9f\ufffd]|[\xc2-\xf4][\xa0-\xbf]")
+_ENTITY_LIKE = re.compile("&([A-Za-z0-9_]+);")
 _HAS_BASE = etree.XPath("boolean(//@*[local-name()='base'])")
 _local = threading.local()
 
@@ -189,7 +204,7 @@ class _Replay:
     def _feed_link(self, element: etree._Element) -> None:
         href = _link(self.feed, _attrs(element))
         if href is None:
-            value = re.sub("&([A-Za-z0-9_]+);", r"&\g<1>", _urljoin("", _text(element)))
+            value = _ENTITY_LIKE.sub(r"&\g<1>", _urljoin("", _text(element)))
             self.feed["link"] = self.feed["links"][-1]["href"] = value
 
     def _feed_id(self, element: etree._Element) -> None:
@@ -231,27 +246,24 @@ class _Replay:
 
     def _entry_element(self, entry: _Entry, element: etree._Element, depth: int) -> None:
         name = _name(element)
+        kind = ENTRY_HANDLERS.get(name)
         data = entry.data
-        if name in AUTHORS:
-            return self._author(entry, element, depth)
-        if name in CONTAINERS or not _has_handler(name):
+        if kind is None:
+            if _has_handler(name) and name not in CONTAINERS:
+                raise _NotExact(f"<{name}> inside an entry")
             if name in ENTRY_KEYS:
                 raise _NotExact(f"unknown element <{name}> would overwrite an entry field")
             for child in element:
                 if isinstance(child.tag, str):
                     self._entry_element(entry, child, depth + 1)
-            return None
-        if name in INERT:
-            return _leaf(element, name)
-        attrs = _attrs(element)
-        if name in TITLES or name == "media_title":
+        elif kind == "title":
             value = _text(element)
             _check_type(element, "text/plain")
             if not -1 < entry.title_depth <= depth:
                 entry.store("title", value, depth)
             if value and name != "media_title":  # feedparser restores the lock after media:title
                 entry.title_depth = depth
-        elif name in DESCRIPTIONS or name in SUMMARIES:
+        elif kind == "summary":
             value = _text(element)
             if "summary" in data and not entry.has_content:
                 # feedparser: a second description is content (it already has a summary).
@@ -259,32 +271,33 @@ class _Replay:
             else:
                 _check_type(element, "text/html" if name in DESCRIPTIONS else "text/plain")
                 entry.store("summary", value, depth)
-        elif name in CONTENTS:
+        elif kind == "content":
             self._content(entry, element, _text(element), CONTENTS[name])
-        elif name == "link":
-            if _link(data, attrs) is None:
+        elif kind == "date":
+            data[DATES[name]] = _parse_date(_text(element))
+        elif kind == "link":
+            if _link(data, _attrs(element)) is None:
                 value = _urljoin("", _text(element)).replace("&amp;", "&")
-                value = re.sub("&([A-Za-z0-9_]+);", r"&\g<1>", value)
+                value = _ENTITY_LIKE.sub(r"&\g<1>", value)
                 data["link"] = value
                 if value:
                     data["links"][-1]["href"] = value
-        elif name in ("id", "guid"):
-            is_link = attrs.get("ispermalink", "true") == "true"
+        elif kind == "id":
+            is_link = _attrs(element).get("ispermalink", "true") == "true"
             value = _text(element)
             value = _urljoin("", value) if is_link else value
             entry.store("id", value, depth)
             if is_link:
                 data.setdefault("link", value)
-        elif name in DATES:
-            data[DATES[name]] = _parse_date(_text(element))
-        elif name in CATEGORIES:
-            self._category(data, attrs, _text(element))
-        elif name in ("source", "image"):
+        elif kind == "author":
+            self._author(entry, element, depth)
+        elif kind == "category":
+            self._category(data, _attrs(element), _text(element))
+        elif kind == "inert":
+            _leaf(element, name)
+        else:  # "reset": <source> and <image> unlock the title, as in feedparser
             _leaf(element, name)
             entry.title_depth = -1
-        else:
-            raise _NotExact(f"<{name}> inside an entry")
-        return None
 
     def _content(self, entry: _Entry, element: etree._Element, value: str, default: str) -> None:
         attrs = _attrs(element)
