@@ -1,15 +1,21 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import asdict, replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import event, func, select, text
 
+from alerts.outbox import enqueue
 from pipeline import store
+from pipeline.config import FeedConfig
 from pipeline.errors import DatabaseError
-from pipeline.store.schema import Base, FeedRow
+from pipeline.parse import parse_feed
+from pipeline.records import Article, FeedSource
+from pipeline.store.schema import ArticleRow, Base, FeedRow
+from tests.conftest import CORPUS, fetched
 
 
 def test_migrations_build_exactly_the_schema_the_models_describe(engine):
@@ -69,3 +75,84 @@ def test_the_report_queries_run_on_this_database(engine):
     with engine.connect() as connection:
         for statement in statements:
             connection.execute(text(statement)).all()
+
+
+CBS = CORPUS / "news_feeds/ffp_0c1cef22da7ddc10__cbsnews_world.xml"
+
+
+def _cbs_feed(engine) -> FeedSource:
+    feed = FeedConfig(name="cbs", url="https://cbs.example/rss")
+    return store.sync_feeds(engine, [feed], datetime.now(UTC))[0].source
+
+
+def _articles(feed_id: int, count: int, start: int = 0) -> list[Article]:
+    parsed = parse_feed(fetched(CBS))
+    return [replace(a, feed_id=feed_id) for a in parsed.articles[start : start + count]]
+
+
+def _stored_articles(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(ArticleRow)).scalar_one()
+
+
+def test_feed_article_counts_follow_every_insert_and_never_double_count(engine):
+    source = _cbs_feed(engine)
+    now = datetime.now(UTC)
+    record = store.FetchRecord(source, now, "ok", now + timedelta(hours=1))
+    assert len(store.record_fetch(engine, record, _articles(source.id, 3))) == 3
+    assert store.record_fetch(engine, record, _articles(source.id, 3)) == [], "nothing new"
+    assert len(store.store_articles(engine, _articles(source.id, 3, start=2))) == 2  # backfill
+    (health,) = store.feed_health(engine)
+    assert health.articles == _stored_articles(engine) == 5
+
+
+def test_the_migration_counts_the_articles_already_stored(database_url):
+    engine = store.connect(database_url)
+    store.upgrade(engine, "0005")
+    rows = [{**asdict(a), "tags": list(a.tags)} for a in _articles(1, 7)]
+    with engine.begin() as connection:
+        connection.execute(text(UNENQUEUED_FIXTURE[0].replace("now()", "CURRENT_TIMESTAMP")))
+        connection.execute(ArticleRow.__table__.insert(), rows)
+    store.upgrade(engine)
+    (health,) = store.feed_health(engine)
+    assert health.articles == 7
+    engine.dispose()
+
+
+def test_the_enqueue_query_reads_unenqueued_matches_through_the_partial_index(postgres_only_url):
+    engine = store.connect(postgres_only_url)
+    store.upgrade(engine)
+    with engine.begin() as connection:
+        for statement in UNENQUEUED_FIXTURE:
+            connection.execute(text(statement))
+    statements: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):  # type: ignore[no-untyped-def]
+        if "FROM topic_matches" in statement and statement.lstrip().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    assert enqueue(engine, {"t": "#news"}, datetime.now(UTC)) == 10
+    event.remove(engine, "before_cursor_execute", capture)
+    statement, parameters = statements[0]
+    with engine.connect() as connection:
+        plan = "\n".join(connection.exec_driver_sql(f"EXPLAIN {statement}", parameters).scalars())
+    engine.dispose()
+    assert "ix_topic_matches_unenqueued" in plan, plan
+
+
+# 20,000 matches of which the last 10 are not enqueued yet, on 20,000 one-article stories.
+UNENQUEUED_FIXTURE = [
+    "INSERT INTO feeds (id, name, config_url, url, created_at, consecutive_failures)"
+    " VALUES (1, 'f', 'u', 'u', now(), 0)",
+    "INSERT INTO stories (id, first_article_id, title, first_seen_at, last_seen_at,"
+    " article_count) SELECT g, g, 't', now(), now(), 1 FROM generate_series(1, 20000) g",
+    "INSERT INTO articles (id, feed_id, guid, url, canonical_url, title, summary, content, tags,"
+    " published_at, published_at_missing, fetched_at, content_hash, story_id, origin)"
+    " SELECT g, 1, 'g' || g, 'https://x.example/' || g, 'https://x.example/' || g, 't', 's',"
+    " 'c', '[]', now(), false, now(), 'h', g, 'live' FROM generate_series(1, 20000) g",
+    "INSERT INTO topic_matches (article_id, topic_id, score, explanation, matched_at,"
+    " enqueued_at) SELECT g, 't', 1.0, '{}', now(), CASE WHEN g > 19990 THEN NULL ELSE now()"
+    " END FROM generate_series(1, 20000) g",
+    "ANALYZE",
+]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import fields
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, bindparam, update
 
 from ..records import Article
 from .database import insert_for
-from .schema import ArticleRow
+from .schema import ArticleRow, FeedRow
 
 BATCH_SIZE = 500
 ARTICLES = ArticleRow.__table__
@@ -21,18 +22,31 @@ def insert_articles(connection: Connection, articles: Sequence[Article]) -> list
 
     `ON CONFLICT DO NOTHING` covers both unique keys (feed + GUID, canonical URL), so a re-poll
     writes nothing and two pollers racing on PostgreSQL simply skip each other's rows. Sorting
-    gives every writer the same lock order.
+    gives every writer the same lock order. Each feed's `article_count` grows by what was
+    inserted, in the caller's transaction (an increment, so concurrent writers add up).
     """
     if not articles:
         return []
     rows = sorted((_row(a) for a in articles), key=lambda r: (r["canonical_url"] or "", r["guid"]))
     # One cached statement executed with many parameter sets: SQLAlchemy batches it into
     # multi-row INSERT ... RETURNING ("insertmanyvalues") without recompiling per batch.
-    statement = insert_for(connection, ARTICLES).on_conflict_do_nothing().returning(ARTICLES.c.id)
-    new_ids: list[int] = []
+    statement = (
+        insert_for(connection, ARTICLES)
+        .on_conflict_do_nothing()
+        .returning(ARTICLES.c.id, ARTICLES.c.feed_id)
+    )
+    inserted: list[tuple[int, int]] = []
     for start in range(0, len(rows), BATCH_SIZE):
-        new_ids.extend(connection.execute(statement, rows[start : start + BATCH_SIZE]).scalars())
-    return sorted(new_ids)
+        inserted.extend(connection.execute(statement, rows[start : start + BATCH_SIZE]).all())
+    per_feed = Counter(feed_id for _, feed_id in inserted)
+    if per_feed:
+        connection.execute(
+            update(FeedRow)
+            .where(FeedRow.id == bindparam("feed"))
+            .values(article_count=FeedRow.article_count + bindparam("added")),
+            [{"feed": feed, "added": added} for feed, added in sorted(per_feed.items())],
+        )
+    return sorted(article_id for article_id, _ in inserted)
 
 
 def _row(article: Article) -> dict[str, object]:

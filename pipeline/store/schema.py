@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -78,6 +79,9 @@ class FeedRow(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_warning: Mapped[str | None] = mapped_column(Text)
+    # Kept by every insert into `articles`, in the same transaction, so `newswatch feeds` does
+    # not count a table of millions of rows.
+    article_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class StoryRow(Base):
@@ -137,6 +141,13 @@ class TopicMatchRow(Base):
     __table_args__ = (
         UniqueConstraint("article_id", "topic_id"),
         Index(None, "topic_id", "matched_at"),
+        # The outbox reads matches not yet enqueued, oldest first: a small index of only those.
+        Index(
+            "ix_topic_matches_unenqueued",
+            "id",
+            postgresql_where=text("enqueued_at IS NULL"),
+            sqlite_where=text("enqueued_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
