@@ -196,7 +196,8 @@ def test_a_short_429_is_waited_out_and_the_message_sent(engine, tmp_path, fake_s
     topics = world(engine, tmp_path, [DEFENCE_ITEM])
     fake_slack.fail_next("chat.postMessage", "429", value=2)
     sleeps: list[float] = []
-    report = run_drain(engine, slack_setup(fake_slack, topics), sleeps=sleeps)
+    now = datetime.now(UTC)  # a fixed clock, so the wait asked for is exactly the Retry-After
+    report = run_drain(engine, slack_setup(fake_slack, topics), sleeps=sleeps, now=now)
     assert report.sent == 1 and 2.0 in sleeps and len(fake_slack.posts) == 1
 
 
