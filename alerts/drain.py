@@ -126,7 +126,7 @@ class _Drain:
                 skipped = [a for m in queue for a in m.members]
                 self.report.skipped += len(skipped)
                 self.report.errors.append(
-                    f"{len(skipped)} alert(s) for {destination}: no sink configured"
+                    f"{len(skipped)} alert(s) for {destination} kept for later: no usable sink"
                 )
                 del queues[destination]
                 continue

@@ -329,7 +329,7 @@ def test_failed_alerts_can_be_retried_after_the_fix(engine, tmp_path, fake_slack
 
 def test_webhook_delivery_and_a_deleted_webhook(engine, tmp_path, fake_slack, caplog):
     topics = world(engine, tmp_path, [DEFENCE_ITEM, ELECTION_ITEM])
-    config = Config(slack=SlackConfig(timeout=2))
+    config = Config(slack=SlackConfig(timeout=2, api_url=fake_slack.api_url))
     setup = alert_setup(config, topics, webhook_url=fake_slack.webhook_url)
     assert isinstance(setup.sinks["webhook"], WebhookSink)
     fake_slack.fail_next("webhook", "404")

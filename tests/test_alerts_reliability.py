@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 
 from alerts.destinations import alert_setup
 from alerts.drain import DrainSettings
@@ -19,11 +19,13 @@ from tests.test_alerts import (
     DEFENCE_STORIES,
     ELECTION_ITEM,
     FAST,
+    feed_file,
     run_drain,
     slack_setup,
     statuses,
     world,
 )
+from tests.test_alerts_cli import write_config
 
 ELECTION_STORIES = [
     ELECTION_ITEM,
@@ -94,6 +96,31 @@ def test_a_digest_found_in_history_proves_only_the_alerts_it_names(engine, tmp_p
     carried = carried_by_posts(fake_slack)
     assert set(carried) == set(sent_alerts(engine)) and len(carried) == 8
     assert set(carried.values()) == {1} and len(fake_slack.posts) == 3
+
+
+def test_a_drain_killed_after_posting_then_a_burst_loses_nothing(
+    tmp_path, fake_slack, database_url, cli
+):
+    # The same through the command, with a kill -9 between Slack's reply and the outbox update
+    # (reported as 1 post for 9 alerts marked sent on SQLite).
+    config = str(write_config(tmp_path, fake_slack, database_url))
+    feed_file(tmp_path / "feed.xml", [DEFENCE_ITEM])
+    assert cli("run", "-c", config, crash_at="alerts.outbox:mark_sent").returncode == 137
+    assert len(fake_slack.posts) == 1
+
+    feed_file(tmp_path / "feed.xml", [DEFENCE_ITEM, *DEFENCE_STORIES[:7]])
+    assert cli("poll", "--all", "-c", config).returncode == 0
+    result = cli("run", "-c", config)  # nothing due to poll: scores the new articles, drains
+    assert result.returncode == 0, result.stderr
+    assert "alerts: 7 sent (1 digest(s)), 1 found already posted" in result.stdout
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        sent = sent_alerts(engine)
+    finally:
+        engine.dispose()
+    carried = carried_by_posts(fake_slack)
+    assert len(sent) == 8 and set(carried) == set(sent) and set(carried.values()) == {1}
+    assert len(fake_slack.posts) == 2
 
 
 def test_retry_after_holds_that_channel_for_the_rest_of_the_drain(engine, tmp_path, fake_slack):
