@@ -184,31 +184,37 @@ class _Drain:
             log.info("alert(s) %s were already in Slack; not sent again", ids)
         self.report.reconciled += len(alerts)
 
-    def _send(self, sink: Sink, item: _Message, queue: deque[_Message]) -> None:
-        destination = item.destination
+    def _post(self, sink: Sink, destination: str, send: Callable[[], Delivery]) -> Delivery:
+        """`send()` in the channel's turn (after its pacing interval and any Retry-After),
+        never raising: a sink that raises must not leave its alerts 'sending'."""
         if sink.paced:
             wait = self.pacer.wait(destination)
             if wait > 0:
                 self.sleep(wait)
                 self.pacer.waited(destination)
         try:
-            delivery = sink.send(destination_channel(destination), item.message)
-        except Exception as error:  # a sink must not leave its alerts 'sending'
-            # Only the type: the message of an unknown error may carry a secret.
+            delivery = send()
+        except Exception as error:  # only the type: an unknown error's text may carry a secret
             delivery = Delivery(
                 "retry", error=f"the {sink.name} sink failed ({type(error).__name__})"
             )
         if sink.paced:
             self.pacer.sent(destination)
-        if delivery.retry_after is not None:
-            # Slack posted nothing and asks this channel to wait: no message goes to it before
-            # then. One short wait is sat out (other channels go on meanwhile); a long one
-            # reschedules this message and, in `send_all`, the rest of the channel's queue.
-            self.pacer.limit(destination, delivery.retry_after)
-            if delivery.retry_after <= MAX_INLINE_WAIT and not item.waited_out_429:
-                item.waited_out_429 = True
-                queue.appendleft(item)
-                return
+            if delivery.retry_after is not None:  # Slack posted nothing; this channel waits
+                self.pacer.limit(destination, delivery.retry_after)
+        return delivery
+
+    def _send(self, sink: Sink, item: _Message, queue: deque[_Message]) -> None:
+        channel = destination_channel(item.destination)
+        delivery = self._post(sink, item.destination, lambda: sink.send(channel, item.message))
+        # After a 429 no message goes to the channel before its Retry-After is up. One short
+        # wait is sat out (other channels go on meanwhile); a long one reschedules this message
+        # and, in `send_all`, the rest of the channel's queue.
+        retry_after = delivery.retry_after
+        if retry_after is not None and retry_after <= MAX_INLINE_WAIT and not item.waited_out_429:
+            item.waited_out_429 = True
+            queue.appendleft(item)
+            return
         self._record(item.members, delivery)
 
     def _postpone(self, destination: str, queue: deque[_Message]) -> None:
@@ -256,19 +262,15 @@ class _Drain:
         if not outbox.claim_follow_up(self.engine, alert.id):
             return
         channel = alert.slack_channel or destination_channel(alert.destination)
-        if sink.paced:
-            wait = self.pacer.wait(alert.destination)
-            if wait > 0:
-                self.sleep(wait)
-                self.pacer.waited(alert.destination)
-        delivery = sink.reply(channel, alert.slack_ts, render_follow_up(alert))
-        if sink.paced:
-            self.pacer.sent(alert.destination)
+        delivery = self._post(
+            sink,
+            alert.destination,
+            lambda: sink.reply(channel, alert.slack_ts, render_follow_up(alert)),
+        )
         if delivery.outcome == "sent":
             self.report.follow_ups += 1
             return
         if delivery.retry_after is not None:  # nothing was posted: the reply is still owed
-            self.pacer.limit(alert.destination, delivery.retry_after)
             outbox.release_follow_up(self.engine, alert.id)
         log.info("no thread reply for alert %d: %s", alert.id, delivery.error)
 

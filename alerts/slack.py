@@ -23,7 +23,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from pipeline.text import printable
+from pipeline.text import hide_url_credentials, printable
 
 from .records import Delivery, SlackMessage
 
@@ -89,7 +89,8 @@ def describe_network_error(error: BaseException) -> tuple[str, bool]:
 
 
 class Redactor:
-    """Removes secrets from text before it is logged, stored or shown."""
+    """Removes secrets from text before it is logged, stored or shown: the ones it knows, and
+    the credentials in any URL (slack_sdk logs the proxy URL it takes from HTTPS_PROXY)."""
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
         self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
@@ -97,7 +98,7 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "[redacted]")
-        return text
+        return hide_url_credentials(text)
 
 
 _URL = re.compile(r"\b[a-zA-Z][\w+.-]*://\S+")
@@ -180,7 +181,11 @@ class WebApiSink:
 
     @classmethod
     def with_token(cls, token: str, *, base_url: str, timeout: float) -> WebApiSink:
-        return cls(WebClient(token=token, base_url=base_url, timeout=int(max(1, timeout))))
+        # slack_sdk logs the proxy it reads from HTTPS_PROXY as the client is built: scrubbed.
+        logger = _client_logger("web", Redactor([token]))
+        return cls(
+            WebClient(token=token, base_url=base_url, timeout=int(max(1, timeout)), logger=logger)
+        )
 
     def __repr__(self) -> str:
         return f"WebApiSink(base_url={self._client.base_url!r}, token=[redacted])"

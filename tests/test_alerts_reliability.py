@@ -12,7 +12,9 @@ from sqlalchemy import create_engine, select
 
 from alerts.destinations import alert_setup
 from alerts.drain import DrainSettings
-from pipeline.config import Config
+from pipeline.config import Config, FeedConfig
+from pipeline.poll import poll
+from pipeline.score import score_new_articles
 from pipeline.store.schema import AlertRow
 from tests.test_alerts import (
     DEFENCE_ITEM,
@@ -26,6 +28,7 @@ from tests.test_alerts import (
     world,
 )
 from tests.test_alerts_cli import write_config
+from tests.test_stories import COPIES, DEFENCE, feed
 
 ELECTION_STORIES = [
     ELECTION_ITEM,
@@ -202,3 +205,19 @@ def test_the_terminal_is_not_paced(engine, tmp_path, monkeypatch):
     report = run_drain(engine, setup, DrainSettings(min_interval=1.0), sleeps=sleeps)
     assert report.sent == 4 and printed.getvalue().count("─" * 60) == 4
     assert sleeps == []
+
+
+def test_a_thread_reply_refused_with_429_is_still_owed(engine, tmp_path, fake_slack):
+    def outlet(name: str, copy: tuple[str, str]) -> None:
+        path = feed(tmp_path / f"{name}.xml", [copy], f"{name.lower()}.example")
+        poll(engine, Config(feeds=[FeedConfig(name=name, url=str(path))]))
+        score_new_articles(engine, [DEFENCE])
+
+    outlet("Devdiscourse", COPIES[0])
+    setup = slack_setup(fake_slack, [DEFENCE])
+    assert run_drain(engine, setup).sent == 1
+    outlet("Reuters", COPIES[1])  # a copy: owed as a reply in the alert's thread
+    fake_slack.fail_next("chat.postMessage", "429", value=120, channel="#defence-watch")
+    assert run_drain(engine, setup).follow_ups == 0 and len(fake_slack.posts) == 1
+    assert run_drain(engine, setup).follow_ups == 1
+    assert fake_slack.posts[1].payload["thread_ts"] == fake_slack.posts[0].ts

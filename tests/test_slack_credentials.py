@@ -141,3 +141,13 @@ def test_an_unconfigured_setup_still_prints_in_the_terminal(monkeypatch):
     monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
     setup = alert_setup(Config(), [])
     assert setup.problem is None and list(setup.sinks) == ["console"]
+
+
+def test_proxy_credentials_never_reach_the_log(monkeypatch, caplog):
+    from alerts.slack import WebApiSink
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://newswatch:hunter2-proxy@127.0.0.1:9/")
+    with caplog.at_level(logging.DEBUG):
+        WebApiSink.with_token("xoxb-1-abcdef", base_url=FAKE_API, timeout=1)
+    assert "HTTP proxy URL has been loaded" in caplog.text  # logged, so not vacuous
+    assert "hunter2" not in caplog.text and "http://[redacted]@127.0.0.1:9/" in caplog.text

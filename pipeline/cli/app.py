@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -32,7 +31,7 @@ from .. import __version__, store
 from ..config import Config, load_config, parse_duration
 from ..config import database_url as resolve_database_url
 from ..errors import NewswatchError
-from ..text import printable
+from ..text import hide_url_credentials, printable
 
 app = typer.Typer(
     help="Watch news feeds for the events your team cares about.",
@@ -113,16 +112,12 @@ def ago(value: str, option: str = "--since") -> datetime:
     return datetime.now(UTC) - timedelta(seconds=seconds)
 
 
-# user:password@ in a URL (a proxy, a feed behind basic auth), as httpx and urllib log them.
-_URL_CREDENTIALS = re.compile(r"(\b[a-zA-Z][\w+.-]*://)[^/\s@]+@")
-
-
 class _TextLogHandler(RichHandler):
     """Log lines as text (feed text and errors quoting it may be in them), without the
     credentials of any URL they carry."""
 
     def render_message(self, record: logging.LogRecord, message: str) -> RenderableType:
-        cleaned = _URL_CREDENTIALS.sub(r"\1[redacted]@", printable(message))
+        cleaned = hide_url_credentials(printable(message))
         return super().render_message(record, cleaned)
 
 
