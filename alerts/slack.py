@@ -107,7 +107,7 @@ _URL = re.compile(r"\b[a-zA-Z][\w+.-]*://\S+")
 def _unexpected(error: Exception, redact: Redactor) -> str:
     """An error slack_sdk raised before or instead of a request (such as "Invalid URL
     detected: <the webhook URL>"), with the secrets and any URL taken out."""
-    return _URL.sub("[url]", redact(f"could not send ({type(error).__name__}: {error})"))
+    return _URL.sub("[url]", redact(f"{type(error).__name__}: {error}"))
 
 
 class RedactingFilter(logging.Filter):
@@ -215,7 +215,8 @@ class WebApiSink:
             problem, ambiguous = describe_network_error(error)
             return Delivery("retry", error=problem, ambiguous=ambiguous)
         except Exception as error:  # slack_sdk's own (SlackRequestError, ...): never a traceback
-            return Delivery("retry", error=_unexpected(error, self._redact), ambiguous=True)
+            problem = f"could not send ({_unexpected(error, self._redact)})"
+            return Delivery("retry", error=problem, ambiguous=True)
         posted_in = response.get("channel")
         if posted_in and channel:
             self._channel_ids[channel] = posted_in
@@ -338,7 +339,8 @@ class WebhookSink:
             problem, ambiguous = describe_network_error(error)
             return Delivery("retry", error=problem, ambiguous=ambiguous)
         except Exception as error:  # slack_sdk's own (SlackRequestError, ...): never a traceback
-            return Delivery("retry", error=_unexpected(error, self._redact), ambiguous=True)
+            problem = f"could not send ({_unexpected(error, self._redact)})"
+            return Delivery("retry", error=problem, ambiguous=True)
         status = response.status_code
         if status == 200:
             return Delivery("sent")
