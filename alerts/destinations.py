@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich.console import Console
 from slack_sdk import WebClient
@@ -20,6 +21,12 @@ from .drain import DrainSettings, drain
 from .records import DrainReport
 from .slack import ConsoleSink, RedactingFilter, Redactor, Sink, WebApiSink, WebhookSink
 
+SLACK_WEBHOOK_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
+_TOKEN_PREFIXES = ("xoxb-", "xoxp-", "xoxe.xoxb-", "xoxe.xoxp-")  # bot, user, rotating
+_EXPECTED_WEBHOOK = "expected https://hooks.slack.com/services/..."
+
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class AlertSetup:
@@ -28,6 +35,8 @@ class AlertSetup:
     topic_names: dict[str, str]
     settings: DrainSettings
     redactor: Redactor = field(default_factory=lambda: Redactor([]))
+    # A Slack credential of the wrong form: its alerts are kept (pending) until it is fixed.
+    problem: str | None = None
 
     def drain(
         self, engine: Engine, settings: DrainSettings | None = None, **options: Any
@@ -54,11 +63,22 @@ def alert_setup(
 ) -> AlertSetup:
     """Sinks and destinations for these topics. Credentials: the arguments (under Airflow, a
     client from the `slack_api_default` connection's hook), else the config, else
-    SLACK_BOT_TOKEN / SLACK_WEBHOOK_URL, else none: the terminal."""
+    SLACK_BOT_TOKEN / SLACK_WEBHOOK_URL, else none: the terminal.
+
+    A credential of the wrong form (see `token_problem`, `webhook_problem`) does not stop the
+    caller's other work: the setup has no sink for it, its alerts stay pending, and `problem`
+    says which key is wrong and how, never its value."""
     slack = config.slack
-    token = token or _secret(slack.token) or os.environ.get("SLACK_BOT_TOKEN") or None
-    webhook_url = (
-        webhook_url or _secret(slack.webhook_url) or os.environ.get("SLACK_WEBHOOK_URL") or None
+    token_key, token = _first(
+        ("the slack_api_default connection", slack_client.token if slack_client else None),
+        ("token", token),
+        ("slack.token", _secret(slack.token)),
+        ("SLACK_BOT_TOKEN", os.environ.get("SLACK_BOT_TOKEN")),
+    )
+    webhook_key, webhook_url = _first(
+        ("webhook_url", webhook_url),
+        ("slack.webhook_url", _secret(slack.webhook_url)),
+        ("SLACK_WEBHOOK_URL", os.environ.get("SLACK_WEBHOOK_URL")),
     )
     settings = DrainSettings(
         digest_after=slack.digest_after,
@@ -70,8 +90,6 @@ def alert_setup(
     )
     enabled = [t for t in topics if t.enabled]
     names = {t.id: t.name for t in topics}
-    if slack_client is not None:
-        token = slack_client.token
     redactor = Redactor([token, webhook_url])
     channels = {t.id: t.channel or slack.default_channel for t in enabled}
     if token:
@@ -81,20 +99,82 @@ def alert_setup(
                 f"topics {', '.join(missing)} have no slack.channel and slack.default_channel "
                 "is not set: with a bot token every topic needs a channel"
             )
+        destinations = {topic_id: f"slack:{channel}" for topic_id, channel in channels.items()}
+        wrong = token_problem(token)
+        if wrong:
+            return _unusable(f"{token_key}: {wrong}", destinations, names, settings, redactor)
         sink: Sink = (
             WebApiSink(slack_client)
             if slack_client is not None
             else WebApiSink.with_token(token, base_url=slack.api_url, timeout=slack.timeout)
         )
-        destinations = {topic_id: f"slack:{channel}" for topic_id, channel in channels.items()}
         return AlertSetup({"slack": sink}, destinations, names, settings, redactor)
     if webhook_url:
+        destinations = {t.id: "webhook" for t in enabled}
+        wrong = webhook_problem(webhook_url, slack.api_url)
+        if wrong:
+            return _unusable(f"{webhook_key}: {wrong}", destinations, names, settings, redactor)
         sink = WebhookSink(webhook_url, timeout=slack.timeout)
-        return AlertSetup(
-            {"webhook": sink}, {t.id: "webhook" for t in enabled}, names, settings, redactor
-        )
+        return AlertSetup({"webhook": sink}, destinations, names, settings, redactor)
     sinks: dict[str, Sink] = {"console": ConsoleSink(console)}
     return AlertSetup(sinks, {t.id: "console" for t in enabled}, names, settings, redactor)
+
+
+def _first(*candidates: tuple[str, str | None]) -> tuple[str, str | None]:
+    """The first (key, value) with a value: where a credential came from, and the credential."""
+    return next(((key, value) for key, value in candidates if value), ("", None))
+
+
+def _unusable(
+    problem: str,
+    destinations: dict[str, str],
+    names: dict[str, str],
+    settings: DrainSettings,
+    redactor: Redactor,
+) -> AlertSetup:
+    problem += "; alerts wait in the outbox until it is fixed (the value is not shown)"
+    log.error("%s", problem)
+    return AlertSetup({}, destinations, names, settings, redactor, problem)
+
+
+def token_problem(token: str) -> str | None:
+    """What is wrong with the form of a Slack token, without quoting it; None when it looks
+    like one (a bot or user token, `xoxb-` / `xoxp-`, possibly rotating: `xoxe.`)."""
+    if not token.isprintable() or any(char.isspace() for char in token):
+        return "contains spaces, line breaks or control characters (a paste error?)"
+    if token.startswith("xapp-"):
+        return "an app-level token (xapp-...); alerts need the bot token (xoxb-...)"
+    if not token.startswith(_TOKEN_PREFIXES):
+        return "not a Slack bot token (expected xoxb-...)"
+    return None
+
+
+def webhook_problem(url: str, api_url: str) -> str | None:
+    """What is wrong with the form of an incoming-webhook URL, without quoting it; None when
+    it is an https URL on hooks.slack.com (or hooks.slack-gov.com) under /services/, or any
+    URL on the scheme, host and port of `slack.api_url`: the explicit opt-in by which tests
+    (a fake Slack on 127.0.0.1) and relays point newswatch somewhere else."""
+    if not url.isprintable() or any(char.isspace() for char in url):
+        return "contains spaces, line breaks or control characters (a paste error?)"
+    parts, base = urlsplit(url), urlsplit(api_url)
+    if "://" not in url or parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"not a URL with an https:// scheme and a host ({_EXPECTED_WEBHOOK})"
+    try:
+        origin = (parts.scheme, parts.hostname, parts.port)
+    except ValueError:
+        return f"an invalid port ({_EXPECTED_WEBHOOK})"
+    if origin == (base.scheme, base.hostname, base.port):
+        return None
+    if parts.scheme != "https":
+        return f"not https ({_EXPECTED_WEBHOOK})"
+    if parts.hostname not in SLACK_WEBHOOK_HOSTS or parts.port not in (None, 443):
+        return (
+            f"not on hooks.slack.com ({_EXPECTED_WEBHOOK}; another host must be the one "
+            "of slack.api_url)"
+        )
+    if not parts.path.startswith("/services/"):
+        return f"not an incoming-webhook URL ({_EXPECTED_WEBHOOK})"
+    return None
 
 
 def _secret(value: object) -> str | None:

@@ -1,15 +1,18 @@
 """Drain the outbox: send every alert that is due, exactly once.
 
-For each message: claim its alerts (committed), make sure it was not already posted by a drain
-that died (Slack history, bot-token mode), send, record the outcome. A topic with more than
-`digest_after` alerts in one drain gets one digest message instead. Messages to one channel are
-spaced `min_interval` apart (Slack asks for about one per second per channel).
+For each message: claim its alerts (committed), make sure none was already posted by a drain
+that died (Slack history, bot-token mode; a message found proves only the alerts it names), send
+what is left, record the outcome. A topic with more than `digest_after` alerts in one drain gets
+one digest message instead. Messages to one Slack channel are spaced `min_interval` apart (Slack
+asks for about one per second per channel), and a 429's Retry-After holds that channel, and only
+that channel, for the rest of the drain. The terminal is not paced.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +23,7 @@ from sqlalchemy import Engine
 from . import outbox
 from .message import render_alert, render_digest, render_follow_up
 from .records import Alert, Delivery, DrainReport, SlackMessage
-from .slack import Sink
+from .slack import HistoryUnavailable, Sink
 
 log = logging.getLogger(__name__)
 
@@ -49,21 +52,227 @@ def destination_channel(destination: str) -> str | None:
 
 
 class _Pacer:
-    """Keeps `interval` seconds between two messages to the same channel."""
+    """When the next message may go to each channel: `interval` seconds after the last one, and
+    not before a Retry-After Slack gave for it has run out."""
 
-    def __init__(self, interval: float, sleep: Callable[[float], None]) -> None:
+    def __init__(self, interval: float, now: Callable[[], datetime]) -> None:
         self.interval = interval
-        self.sleep = sleep
+        self.now = now
         self.last: dict[str, float] = {}
+        self.limited_until: dict[str, datetime] = {}
 
-    def wait(self, key: str) -> None:
+    def wait(self, key: str) -> float:
+        """Seconds to wait before the next message to `key`."""
+        remaining = 0.0
         if key in self.last:
             remaining = self.interval - (time.monotonic() - self.last[key])
-            if remaining > 0:
-                self.sleep(remaining)
+        if key in self.limited_until:
+            remaining = max(remaining, (self.limited_until[key] - self.now()).total_seconds())
+        return max(0.0, remaining)
+
+    def held(self, key: str) -> float:
+        """Seconds left of a Retry-After Slack gave for `key` (0 when there is none)."""
+        until = self.limited_until.get(key)
+        return max(0.0, (until - self.now()).total_seconds()) if until else 0.0
+
+    def waited(self, key: str) -> None:
+        """The caller slept `wait(key)`: a Retry-After that was waited out is over."""
+        self.limited_until.pop(key, None)
 
     def sent(self, key: str) -> None:
         self.last[key] = time.monotonic()
+
+    def limit(self, key: str, seconds: float) -> None:
+        until = self.now() + timedelta(seconds=seconds)
+        self.limited_until[key] = max(until, self.limited_until.get(key, until))
+
+
+@dataclass(slots=True)
+class _Message:
+    """One message of the drain's plan, and how far it has got."""
+
+    destination: str
+    message: SlackMessage
+    members: list[Alert]
+    claimed: bool = False
+    waited_out_429: bool = False
+
+
+@dataclass(slots=True)
+class _Drain:
+    """One drain's state: the database, the sinks, what it has reported, how channels are paced."""
+
+    engine: Engine
+    sinks: Mapping[str, Sink]
+    settings: DrainSettings
+    report: DrainReport
+    pacer: _Pacer
+    worker: str
+    now: Callable[[], datetime]
+    sleep: Callable[[float], None]
+
+    def send_all(self, messages: list[tuple[str, SlackMessage, list[Alert]]]) -> None:
+        """Send the planned messages, one channel's queue at a time: always a channel that is
+        ready (in plan order), so one rate-limited channel holds up only its own messages."""
+        queues: dict[str, deque[_Message]] = {}
+        for destination, message, members in messages:
+            queues.setdefault(destination, deque()).append(_Message(destination, message, members))
+        order = {destination: index for index, destination in enumerate(queues)}
+        while queues:
+            destination = min(queues, key=lambda d: (self._wait(d), order[d]))
+            queue = queues[destination]
+            sink = sink_for(self.sinks, destination)
+            if sink is None:
+                skipped = [a for m in queue for a in m.members]
+                self.report.skipped += len(skipped)
+                self.report.errors.append(
+                    f"{len(skipped)} alert(s) for {destination} kept for later: no usable sink"
+                )
+                del queues[destination]
+                continue
+            if self.pacer.held(destination) > MAX_INLINE_WAIT:
+                self._postpone(destination, queue)
+                del queues[destination]
+                continue
+            item = queue.popleft()
+            if not item.claimed:
+                queue.extendleft(reversed(self._claim(sink, item)))
+            else:
+                self._send(sink, item, queue)
+            if not queue:
+                del queues[destination]
+
+    def _wait(self, destination: str) -> float:
+        sink = sink_for(self.sinks, destination)
+        return self.pacer.wait(destination) if sink is not None and sink.paced else 0.0
+
+    def _claim(self, sink: Sink, item: _Message) -> list[_Message]:
+        """Claim the message's alerts and drop those already in Slack; what is left to send,
+        planned again (one digest, or one message each)."""
+        members = item.members
+        if not outbox.claim(self.engine, [a.id for a in members], self.now(), self.worker):
+            return []  # another drain took them
+        tried = [a for a in members if a.attempts > 0]
+        if tried and sink.can_reconcile:
+            channel = destination_channel(item.destination)
+            try:
+                found = sink.find_sent(
+                    channel, [a.id for a in tried], min(a.created_at for a in tried)
+                )
+            # If history cannot be read, posting again risks a duplicate; waiting does not.
+            except Exception as error:
+                reason = error if isinstance(error, HistoryUnavailable) else type(error).__name__
+                problem = f"could not check whether it was already posted: {reason}"
+                self._record(members, Delivery("retry", error=problem))
+                return []
+            if found:
+                self._reconciled([a for a in members if a.id in found], found)
+                members = [a for a in members if a.id not in found]
+        if len(members) == len(item.members):
+            return [_Message(item.destination, item.message, members, claimed=True)]
+        return [
+            _Message(destination, message, group, claimed=True)
+            for destination, message, group in plan(members, self.settings)
+        ]
+
+    def _reconciled(self, alerts: list[Alert], found: Mapping[int, tuple[str, str]]) -> None:
+        """Mark these alerts sent as the messages found in Slack, each by its own message."""
+        by_message = sorted(alerts, key=lambda a: found[a.id])
+        for (channel, ts), group in groupby(by_message, key=lambda a: found[a.id]):
+            ids = [a.id for a in group]
+            outbox.mark_sent(self.engine, ids, channel, ts, self.now())
+            log.info("alert(s) %s were already in Slack; not sent again", ids)
+        self.report.reconciled += len(alerts)
+
+    def _post(self, sink: Sink, destination: str, send: Callable[[], Delivery]) -> Delivery:
+        """`send()` in the channel's turn (after its pacing interval and any Retry-After),
+        never raising: a sink that raises must not leave its alerts 'sending'."""
+        if sink.paced:
+            wait = self.pacer.wait(destination)
+            if wait > 0:
+                self.sleep(wait)
+                self.pacer.waited(destination)
+        try:
+            delivery = send()
+        except Exception as error:  # only the type: an unknown error's text may carry a secret
+            delivery = Delivery(
+                "retry", error=f"the {sink.name} sink failed ({type(error).__name__})"
+            )
+        if sink.paced:
+            self.pacer.sent(destination)
+            if delivery.retry_after is not None:  # Slack posted nothing; this channel waits
+                self.pacer.limit(destination, delivery.retry_after)
+        return delivery
+
+    def _send(self, sink: Sink, item: _Message, queue: deque[_Message]) -> None:
+        channel = destination_channel(item.destination)
+        delivery = self._post(sink, item.destination, lambda: sink.send(channel, item.message))
+        # After a 429 no message goes to the channel before its Retry-After is up. One short
+        # wait is sat out (other channels go on meanwhile); a long one reschedules this message
+        # and, in `send_all`, the rest of the channel's queue.
+        retry_after = delivery.retry_after
+        if retry_after is not None and retry_after <= MAX_INLINE_WAIT and not item.waited_out_429:
+            item.waited_out_429 = True
+            queue.appendleft(item)
+            return
+        self._record(item.members, delivery)
+
+    def _postpone(self, destination: str, queue: deque[_Message]) -> None:
+        """The channel is rate limited beyond what a drain waits: its alerts go after it."""
+        until = self.pacer.limited_until[destination]
+        error = f"rate limited by Slack: {destination} is held until {until:%H:%M:%S} UTC"
+        for item in queue:
+            ids = [a.id for a in item.members]
+            if item.claimed:
+                outbox.mark_retry(self.engine, ids, error, until)
+            else:
+                outbox.postpone(self.engine, ids, error, until)
+            self.report.retrying += len(ids)
+        log.warning("%s", error)
+
+    def _record(self, members: list[Alert], delivery: Delivery) -> None:
+        ids = [a.id for a in members]
+        moment = self.now()
+        if delivery.outcome == "sent":
+            outbox.mark_sent(self.engine, ids, delivery.channel, delivery.ts, moment)
+            self.report.sent += len(ids)
+            self.report.digests += len(ids) > 1
+            return
+        error = delivery.error or "unknown error"
+        attempts = max(a.attempts for a in members) + 1
+        if delivery.outcome == "failed" or attempts >= self.settings.max_attempts:
+            if delivery.outcome != "failed":
+                error = f"gave up after {attempts} attempts: {error}"
+            outbox.mark_failed(self.engine, ids, error)
+            self.report.failed += len(ids)
+            self.report.errors.append(f"alert(s) {ids} failed: {error}")
+            log.error("alert(s) %s failed: %s", ids, error)
+            return
+        delay = min(FIRST_RETRY * 2 ** (attempts - 1), self.settings.max_backoff)
+        delay = max(delay, delivery.retry_after or 0.0)
+        outbox.mark_retry(self.engine, ids, error, moment + timedelta(seconds=delay))
+        self.report.retrying += len(ids)
+        log.warning("alert(s) %s will be retried in %.0fs: %s", ids, delay, error)
+
+    def follow_up(self, alert: Alert) -> None:
+        """Tell a sent alert's thread that another outlet ran the story (at most once)."""
+        sink = sink_for(self.sinks, alert.destination)
+        if sink is None or self.pacer.held(alert.destination) > MAX_INLINE_WAIT:
+            return  # no sink, or the channel is rate limited: a later drain replies
+        if not outbox.claim_follow_up(self.engine, alert.id):
+            return
+        channel = alert.slack_channel or destination_channel(alert.destination)
+        delivery = self._post(
+            sink,
+            alert.destination,
+            lambda: sink.reply(channel, alert.slack_ts, render_follow_up(alert)),
+        )
+        if delivery.outcome == "sent":
+            self.report.follow_ups += 1
+            return
+        if delivery.retry_after is not None:  # nothing was posted: the reply is still owed
+            outbox.release_follow_up(self.engine, alert.id)
+        log.info("no thread reply for alert %d: %s", alert.id, delivery.error)
 
 
 def drain(
@@ -84,38 +293,20 @@ def drain(
         log.warning(
             "%d alert(s) were left 'sending' by a drain that stopped; checking them", recovered
         )
-    pacer = _Pacer(settings.min_interval, sleep)
-    worker = outbox.worker_name()
-    for destination, message, members in plan(
-        outbox.due_alerts(engine, now(), topic_names), settings
-    ):
-        sink = sink_for(sinks, destination)
-        if sink is None:
-            report.skipped += len(members)
-            report.errors.append(f"{len(members)} alert(s) for {destination}: no sink configured")
-            continue
-        _deliver(
-            engine, sink, destination, message, members, settings, pacer, worker, report, now, sleep
-        )
+    state = _Drain(
+        engine,
+        sinks,
+        settings,
+        report,
+        _Pacer(settings.min_interval, now),
+        outbox.worker_name(),
+        now,
+        sleep,
+    )
+    state.send_all(plan(outbox.due_alerts(engine, now(), topic_names), settings))
     for alert in outbox.due_follow_ups(engine, topic_names):
-        _follow_up(engine, sink_for(sinks, alert.destination), alert, pacer, report)
+        state.follow_up(alert)
     return report
-
-
-def _follow_up(
-    engine: Engine, sink: Sink | None, alert: Alert, pacer: _Pacer, report: DrainReport
-) -> None:
-    """Tell a sent alert's thread that another outlet ran the story (at most once)."""
-    if sink is None or not outbox.claim_follow_up(engine, alert.id):
-        return
-    channel = alert.slack_channel or destination_channel(alert.destination)
-    pacer.wait(alert.destination)
-    delivery = sink.reply(channel, alert.slack_ts, render_follow_up(alert))
-    pacer.sent(alert.destination)
-    if delivery.outcome == "sent":
-        report.follow_ups += 1
-    else:
-        log.info("no thread reply for alert %d: %s", alert.id, delivery.error)
 
 
 def plan(
@@ -149,78 +340,3 @@ def preview(
         engine, destinations, topic_names, moment, settings.backfill_alerts
     )
     return plan(outbox.due_alerts(engine, moment, topic_names) + waiting, settings)
-
-
-def _deliver(
-    engine: Engine,
-    sink: Sink,
-    destination: str,
-    message: SlackMessage,
-    members: list[Alert],
-    settings: DrainSettings,
-    pacer: _Pacer,
-    worker: str,
-    report: DrainReport,
-    now: Callable[[], datetime],
-    sleep: Callable[[float], None],
-) -> None:
-    ids = [a.id for a in members]
-    if not outbox.claim(engine, ids, now(), worker):
-        return  # another drain took them
-    channel = destination_channel(destination)
-    tried_before = any(a.attempts > 0 for a in members)
-    if tried_before and sink.can_reconcile:
-        try:
-            found = sink.find_sent(channel, ids, min(a.created_at for a in members))
-        # If history cannot be read, posting again risks a duplicate; waiting does not.
-        except Exception as error:
-            problem = (
-                f"could not check whether it was already posted ({error}); the bot needs the "
-                "channels:history (or groups:history) scope"
-            )
-            _record(engine, ids, Delivery("retry", error=problem), members, settings, report, now())
-            return
-        if found is not None:
-            outbox.mark_sent(engine, ids, found[0], found[1], now())
-            report.reconciled += len(ids)
-            log.info("alert(s) %s were already in Slack; not sent again", ids)
-            return
-    pacer.wait(destination)
-    delivery = sink.send(channel, message)
-    # A 429 means nothing was posted, so waiting out a short Retry-After and sending is safe.
-    if delivery.retry_after is not None and delivery.retry_after <= MAX_INLINE_WAIT:
-        sleep(delivery.retry_after)
-        delivery = sink.send(channel, message)
-    pacer.sent(destination)
-    _record(engine, ids, delivery, members, settings, report, now())
-
-
-def _record(
-    engine: Engine,
-    ids: list[int],
-    delivery: Delivery,
-    members: list[Alert],
-    settings: DrainSettings,
-    report: DrainReport,
-    moment: datetime,
-) -> None:
-    if delivery.outcome == "sent":
-        outbox.mark_sent(engine, ids, delivery.channel, delivery.ts, moment)
-        report.sent += len(ids)
-        report.digests += len(ids) > 1
-        return
-    error = delivery.error or "unknown error"
-    attempts = max(a.attempts for a in members) + 1
-    if delivery.outcome == "failed" or attempts >= settings.max_attempts:
-        if delivery.outcome != "failed":
-            error = f"gave up after {attempts} attempts: {error}"
-        outbox.mark_failed(engine, ids, error)
-        report.failed += len(ids)
-        report.errors.append(f"alert(s) {ids} failed: {error}")
-        log.error("alert(s) %s failed: %s", ids, error)
-        return
-    delay = min(FIRST_RETRY * 2 ** (attempts - 1), settings.max_backoff)
-    delay = max(delay, delivery.retry_after or 0.0)
-    outbox.mark_retry(engine, ids, error, moment + timedelta(seconds=delay))
-    report.retrying += len(ids)
-    log.warning("alert(s) %s will be retried in %.0fs: %s", ids, delay, error)

@@ -1,9 +1,12 @@
 """Slack messages for alerts: Block Kit plus a plain-text fallback.
 
-Feed text is untrusted. Everything taken from a feed goes through `escape` (& < > become
-entities), so a title can never produce `<!channel>`, a user mention or a disguised link; the
-only control sequences in a message are the ones built here. Slack's documented limits are
-applied by truncating at a word boundary.
+Feed text is untrusted. Everything taken from a feed goes through `feed_text`: control and
+bidirectional-formatting characters are removed, Slack's formatting characters (* _ ~ `) become
+look-alikes that format nothing, and & < > become entities, so a title can never produce
+`<!channel>`, a user mention, a disguised link, or bold text that was not a match; the only
+control sequences and formatting in a message are the ones built here. Text objects are
+`verbatim`, so Slack does not turn names in feed text into channel links or mentions. Slack's
+documented limits are applied by truncating at a word boundary.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from pipeline.text import truncate
+from pipeline.text import printable, truncate
 
 from .records import Alert, SlackMessage
 
@@ -26,14 +29,25 @@ FALLBACK_LIMIT = 3000  # the top-level text; Slack truncates past 40,000 but not
 DIGEST_ITEMS = 40  # articles listed in one digest before "and N more"
 
 
+# Slack has no escape for its formatting characters; in feed text they become look-alikes.
+_FORMATTING = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
+_LINE_BREAKS = re.compile(r"[\t\n\u2028\u2029]")
+
+
 def escape(text: str) -> str:
     """Slack's three control characters as entities: the whole of Slack's escaping rules."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def feed_text(text: str) -> str:
+    """Text from a feed, made inert for mrkdwn: no control or bidi characters, no line breaks
+    (which could start a fake line), formatting characters neutralised, and escaped."""
+    return escape(_LINE_BREAKS.sub(" ", printable(text)).translate(_FORMATTING))
+
+
 def link(url: str | None, label: str) -> str:
-    """`<url|label>` for an http(s) URL, else the escaped label alone."""
-    text = escape(label)
+    """`<url|label>` for an http(s) URL, else the label (feed text) alone."""
+    text = feed_text(label)
     if not url or urlsplit(url).scheme not in ("http", "https"):
         return text
     # | and > would end the URL part early; percent-encode them, and whitespace too.
@@ -50,8 +64,8 @@ def slack_date(moment: datetime, missing: bool = False) -> str:
 
 def source(alert: Alert) -> str:
     domain = urlsplit(alert.url).hostname if alert.url else None
-    name = escape(alert.feed_name)
-    return f"{name} ({escape(domain.removeprefix('www.'))})" if domain else name
+    name = feed_text(alert.feed_name)
+    return f"{name} ({feed_text(domain.removeprefix('www.'))})" if domain else name
 
 
 def why(explanation: dict[str, Any]) -> str:
@@ -66,15 +80,19 @@ def why(explanation: dict[str, Any]) -> str:
         for start, end in snippet["highlights"]:
             if start < last:
                 continue
-            marked += [escape(text[last:start]), "*", escape(text[start:end]), "*"]
+            marked += [feed_text(text[last:start]), "*", feed_text(text[start:end]), "*"]
             last = end
-        marked.append(escape(text[last:]))
-        lines.append("> " + "".join(marked).replace("\n", " "))
+        marked.append(feed_text(text[last:]))
+        lines.append("> " + "".join(marked))
     return "\n".join(lines)
 
 
+def _mrkdwn(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": _fit(text, limit), "verbatim": True}
+
+
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _fit(text, SECTION_LIMIT)}}
+    return {"type": "section", "text": _mrkdwn(text, SECTION_LIMIT)}
 
 
 def _fit(text: str, limit: int) -> str:
@@ -94,28 +112,19 @@ def render_alert(alert: Alert) -> SlackMessage:
             },
         },
         _section(f"*{link(alert.url, truncate(title, 500))}*"),
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": _fit(
-                        f"{source(alert)} · "
-                        f"{slack_date(alert.published_at, alert.published_at_missing)} · "
-                        f"score {alert.score:.2f}",
-                        CONTEXT_LIMIT,
-                    ),
-                }
-            ],
-        },
+        _context(
+            f"{source(alert)} · "
+            f"{slack_date(alert.published_at, alert.published_at_missing)} · "
+            f"score {alert.score:.2f}"
+        ),
     ]
     reason = why(alert.explanation)
     if reason:
         blocks.append(_section(reason))
     if alert.also_reported_by:
         blocks.append(_context(also_reported_by(alert.also_reported_by)))
-    fallback = f"[{alert.topic_name}] {title} ({alert.feed_name})"
-    return SlackMessage(escape(truncate(fallback, FALLBACK_LIMIT)), blocks, (alert.id,))
+    fallback = f"[{escape(alert.topic_name)}] {feed_text(title)} ({feed_text(alert.feed_name)})"
+    return SlackMessage(_fit(fallback, FALLBACK_LIMIT), blocks, (alert.id,))
 
 
 def also_reported_by(copies: tuple[dict[str, Any], ...]) -> str:
@@ -124,7 +133,7 @@ def also_reported_by(copies: tuple[dict[str, Any], ...]) -> str:
 
 
 def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _fit(text, CONTEXT_LIMIT)}]}
+    return {"type": "context", "elements": [_mrkdwn(text, CONTEXT_LIMIT)]}
 
 
 def render_follow_up(alert: Alert) -> SlackMessage:
@@ -132,7 +141,7 @@ def render_follow_up(alert: Alert) -> SlackMessage:
     latest = alert.also_reported_by[-1]
     text = (
         f"Also reported by {link(latest.get('url'), latest.get('feed') or '?')}: "
-        f"{escape(truncate(latest.get('title') or '', 300))} "
+        f"{feed_text(truncate(latest.get('title') or '', 300))} "
         f"({len(alert.also_reported_by) + 1} outlets so far)"
     )
     return SlackMessage(_fit(text, FALLBACK_LIMIT), [_section(text)], (alert.id,))
@@ -165,11 +174,8 @@ def render_digest(topic_name: str, alerts: list[Alert], *, history: bool = False
         blocks.append(_section("\n".join(chunk)))
     if len(ordered) > DIGEST_ITEMS:
         more = len(ordered) - DIGEST_ITEMS
-        blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"…and {more} more"}]}
-        )
+        blocks.append(_context(f"…and {more} more"))
     blocks = blocks[:BLOCK_LIMIT]
-    fallback = f"[{topic_name}] {len(alerts)} {what}: " + "; ".join(a.title for a in ordered[:5])
-    return SlackMessage(
-        escape(truncate(fallback, FALLBACK_LIMIT)), blocks, tuple(a.id for a in alerts)
-    )
+    titles = "; ".join(feed_text(a.title) for a in ordered[:5])
+    fallback = f"[{escape(topic_name)}] {len(alerts)} {what}: {titles}"
+    return SlackMessage(_fit(fallback, FALLBACK_LIMIT), blocks, tuple(a.id for a in alerts))

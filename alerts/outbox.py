@@ -152,6 +152,14 @@ def claim_follow_up(engine: Engine, alert_id: int) -> bool:
         )
 
 
+def release_follow_up(engine: Engine, alert_id: int) -> None:
+    """Owe a claimed follow-up again: Slack refused it (rate limit), so nothing was posted."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(ALERTS).where(ALERTS.c.id == alert_id).values(needs_follow_up=True)
+        )
+
+
 def recover_stale(engine: Engine, now: datetime, lease: timedelta) -> int:
     """Return alerts stuck in `sending` to `pending`: their drain died (its lease ran out, or
     it ran on this host and its process is gone). They keep their attempt count, so the next
@@ -336,6 +344,16 @@ def claim(engine: Engine, ids: Sequence[int], now: datetime, worker: str) -> boo
     return True
 
 
+def postpone(engine: Engine, ids: Sequence[int], reason: str, at: datetime) -> None:
+    """Pending alerts not tried in this drain (their channel is rate limited) wait until `at`."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(ALERTS)
+            .where(ALERTS.c.id.in_(ids), ALERTS.c.status == PENDING)
+            .values(next_attempt_at=at, last_error=reason)
+        )
+
+
 def mark_sent(
     engine: Engine, ids: Sequence[int], channel: str | None, ts: str | None, now: datetime
 ) -> None:
@@ -453,7 +471,9 @@ __all__ = [
     "mark_failed",
     "mark_retry",
     "mark_sent",
+    "postpone",
     "recover_stale",
+    "release_follow_up",
     "retry_failed",
     "waiting_matches",
     "worker_name",

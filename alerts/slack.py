@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
+import ssl
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from http.client import HTTPException
 from typing import Any, Protocol
+from urllib.error import URLError
 
 from rich.console import Console
+from rich.text import Text
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
+
+from pipeline.text import hide_url_credentials, printable
 
 from .records import Delivery, SlackMessage
 
@@ -52,10 +58,39 @@ _BOLD = re.compile(r"\*([^*`\n]+)\*")  # not across `code`, where * is literal
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 # Timeouts, refused or reset connections, DNS failures (URLError and TimeoutError are OSErrors).
 _NETWORK_ERRORS = (OSError, HTTPException)
+HISTORY_SCOPE = (
+    "the bot token lacks the channels:history (or groups:history) scope needed to check for "
+    "messages already posted: add it and reinstall the app"
+)
+
+
+class HistoryUnavailable(Exception):
+    """A channel's history could not be read; the message is safe to show (no secrets)."""
+
+
+def describe_network_error(error: BaseException) -> tuple[str, bool]:
+    """(what went wrong, in a few words; whether Slack may have received the request). Only the
+    kind of failure is named: urllib's messages can carry the URL, which for a webhook is the
+    secret."""
+    reason = error.reason if isinstance(error, URLError) else error
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused", False
+    if isinstance(reason, socket.gaierror):
+        return "the Slack host name could not be resolved", False
+    if isinstance(reason, ssl.SSLError):
+        return f"TLS error ({reason.reason or 'handshake failed'})", False
+    if isinstance(reason, TimeoutError):
+        return "timed out waiting for Slack", True
+    if isinstance(reason, ConnectionResetError | HTTPException):
+        return "the connection was closed before Slack answered", True
+    if isinstance(reason, OSError) and reason.strerror:
+        return f"network error ({reason.strerror})", True
+    return f"network error ({type(reason).__name__})", True
 
 
 class Redactor:
-    """Removes secrets from text before it is logged, stored or shown."""
+    """Removes secrets from text before it is logged, stored or shown: the ones it knows, and
+    the credentials in any URL (slack_sdk logs the proxy URL it takes from HTTPS_PROXY)."""
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
         self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
@@ -63,7 +98,16 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "[redacted]")
-        return text
+        return hide_url_credentials(text)
+
+
+_URL = re.compile(r"\b[a-zA-Z][\w+.-]*://\S+")
+
+
+def _unexpected(error: Exception, redact: Redactor) -> str:
+    """An error slack_sdk raised before or instead of a request (such as "Invalid URL
+    detected: <the webhook URL>"), with the secrets and any URL taken out."""
+    return _URL.sub("[url]", redact(f"{type(error).__name__}: {error}"))
 
 
 class RedactingFilter(logging.Filter):
@@ -92,6 +136,7 @@ def _client_logger(kind: str, redactor: Redactor) -> logging.Logger:
 class Sink(Protocol):
     name: str
     can_reconcile: bool
+    paced: bool  # keep `min_interval` between messages to one channel (Slack's, not the terminal)
 
     def send(self, channel: str | None, message: SlackMessage) -> Delivery: ...
 
@@ -102,7 +147,10 @@ class Sink(Protocol):
 
     def find_sent(
         self, channel: str | None, alert_ids: Iterable[int], since: datetime
-    ) -> tuple[str, str] | None: ...
+    ) -> dict[int, tuple[str, str]]:
+        """For each of these alerts found in the channel's history since `since`, the (channel
+        id, ts) of the message whose metadata names it. Raises `HistoryUnavailable`."""
+        ...
 
 
 class WebApiSink:
@@ -111,6 +159,7 @@ class WebApiSink:
 
     name = "slack"
     can_reconcile = True
+    paced = True
 
     def __init__(self, client: WebClient) -> None:
         """Post with the settings of `client` (Airflow's Slack hook builds one from its
@@ -132,7 +181,11 @@ class WebApiSink:
 
     @classmethod
     def with_token(cls, token: str, *, base_url: str, timeout: float) -> WebApiSink:
-        return cls(WebClient(token=token, base_url=base_url, timeout=int(max(1, timeout))))
+        # slack_sdk logs the proxy it reads from HTTPS_PROXY as the client is built: scrubbed.
+        logger = _client_logger("web", Redactor([token]))
+        return cls(
+            WebClient(token=token, base_url=base_url, timeout=int(max(1, timeout)), logger=logger)
+        )
 
     def __repr__(self) -> str:
         return f"WebApiSink(base_url={self._client.base_url!r}, token=[redacted])"
@@ -159,8 +212,11 @@ class WebApiSink:
         except SlackApiError as error:
             return self._classify(error, channel)
         except _NETWORK_ERRORS as error:
-            # The request may have reached Slack before the connection broke: look first.
-            return Delivery("retry", error=self._redact(f"network error: {error}"), ambiguous=True)
+            problem, ambiguous = describe_network_error(error)
+            return Delivery("retry", error=problem, ambiguous=ambiguous)
+        except Exception as error:  # slack_sdk's own (SlackRequestError, ...): never a traceback
+            problem = f"could not send ({_unexpected(error, self._redact)})"
+            return Delivery("retry", error=problem, ambiguous=True)
         posted_in = response.get("channel")
         if posted_in and channel:
             self._channel_ids[channel] = posted_in
@@ -180,12 +236,32 @@ class WebApiSink:
 
     def find_sent(
         self, channel: str | None, alert_ids: Iterable[int], since: datetime
-    ) -> tuple[str, str] | None:
-        """(channel id, ts) of a message already posted for any of these alerts, if any."""
-        wanted = set(alert_ids)
+    ) -> dict[int, tuple[str, str]]:
+        """Each of these alerts that a message in the channel's history names in its metadata,
+        with that message's (channel id, ts). A message is evidence only for the alert ids it
+        carries: a digest found for one alert says nothing about alerts added since."""
+        try:
+            return self._find_sent(channel, set(alert_ids), since)
+        except SlackApiError as error:
+            code = error.response.get("error") if isinstance(error.response.data, dict) else None
+            if code == "missing_scope":
+                raise HistoryUnavailable(HISTORY_SCOPE) from None
+            if code in PERMANENT_ERRORS:
+                raise HistoryUnavailable(PERMANENT_ERRORS[code].format(channel=channel)) from None
+            status = error.response.status_code
+            raise HistoryUnavailable(f"Slack error: {code or f'HTTP {status}'}") from None
+        except _NETWORK_ERRORS as error:
+            raise HistoryUnavailable(describe_network_error(error)[0]) from None
+        except Exception as error:
+            raise HistoryUnavailable(_unexpected(error, self._redact)) from None
+
+    def _find_sent(
+        self, channel: str | None, wanted: set[int], since: datetime
+    ) -> dict[int, tuple[str, str]]:
+        found: dict[int, tuple[str, str]] = {}
         channel_id = self._channel_id(channel)
         if channel_id is None:
-            return None
+            return found
         oldest = (since - timedelta(minutes=5)).timestamp()
         cursor = None
         for _ in range(10):  # at most 2,000 messages back
@@ -197,13 +273,16 @@ class WebApiSink:
                 cursor=cursor,
             )
             for message in response.get("messages", []):
-                payload = (message.get("metadata") or {}).get("event_payload") or {}
-                if wanted & set(payload.get("alert_ids", [])):
-                    return channel_id, message["ts"]
+                metadata = message.get("metadata") or {}
+                if metadata.get("event_type") != "newswatch_alert":
+                    continue
+                carried = (metadata.get("event_payload") or {}).get("alert_ids") or []
+                for alert_id in wanted.intersection(carried):
+                    found.setdefault(alert_id, (channel_id, message["ts"]))
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
-        return None
+            if not cursor or len(found) == len(wanted):
+                return found
+        return found
 
     def _channel_id(self, channel: str | None) -> str | None:
         if not channel:
@@ -237,6 +316,7 @@ class WebhookSink:
 
     name = "webhook"
     can_reconcile = False
+    paced = True
 
     def __init__(self, url: str, *, timeout: float) -> None:
         self._redact = Redactor([url])
@@ -256,7 +336,11 @@ class WebhookSink:
                 text=message.text, blocks=message.blocks, unfurl_links=False, unfurl_media=False
             )
         except _NETWORK_ERRORS as error:
-            return Delivery("retry", error=self._redact(f"network error: {error}"), ambiguous=True)
+            problem, ambiguous = describe_network_error(error)
+            return Delivery("retry", error=problem, ambiguous=ambiguous)
+        except Exception as error:  # slack_sdk's own (SlackRequestError, ...): never a traceback
+            problem = f"could not send ({_unexpected(error, self._redact)})"
+            return Delivery("retry", error=problem, ambiguous=True)
         status = response.status_code
         if status == 200:
             return Delivery("sent")
@@ -273,21 +357,23 @@ class WebhookSink:
 
     def find_sent(
         self, channel: str | None, alert_ids: Iterable[int], since: datetime
-    ) -> tuple[str, str] | None:
-        return None
+    ) -> dict[int, tuple[str, str]]:
+        return {}
 
 
 class ConsoleSink:
-    """Prints alerts in the terminal: the example's destination, and any setup without Slack."""
+    """Prints alerts in the terminal: the example's destination, and any setup without Slack.
+    Not paced: a terminal has no rate limit."""
 
     name = "console"
     can_reconcile = False
+    paced = False
 
     def __init__(self, console: Console | None = None) -> None:
         self._console = console or Console()
 
     def send(self, channel: str | None, message: SlackMessage) -> Delivery:
-        self._console.print(render_for_terminal(message), highlight=False, soft_wrap=True)
+        self._console.print(render_for_terminal(message), soft_wrap=True)
         return Delivery("sent")
 
     def reply(self, channel: str | None, thread_ts: str | None, message: SlackMessage) -> Delivery:
@@ -295,15 +381,14 @@ class ConsoleSink:
 
     def find_sent(
         self, channel: str | None, alert_ids: Iterable[int], since: datetime
-    ) -> tuple[str, str] | None:
-        return None
+    ) -> dict[int, tuple[str, str]]:
+        return {}
 
 
-def render_for_terminal(message: SlackMessage) -> str:
-    """The message's blocks as plain terminal text (rich markup, Slack escapes undone)."""
-    from rich.markup import escape as rich_escape
-
-    lines = []
+def render_for_terminal(message: SlackMessage) -> Text:
+    """The message's blocks as terminal text: Slack escapes undone, *bold* shown bold, and
+    everything else literal (a `Text`, never rich markup, so feed text cannot style or link)."""
+    rendered = Text("─" * 60)
     for block in message.blocks:
         texts: list[Any] = []
         if block["type"] in ("header", "section"):
@@ -311,9 +396,16 @@ def render_for_terminal(message: SlackMessage) -> str:
         elif block["type"] == "context":
             texts = [e["text"] for e in block["elements"]]
         for text in texts:
-            line = _BOLD.sub(r"[bold]\1[/bold]", rich_escape(_from_mrkdwn(text)))
-            lines.append(f"[bold]{line}[/bold]" if block["type"] == "header" else line)
-    return "\n".join(["─" * 60, *lines])
+            line = printable(_from_mrkdwn(text))
+            rendered.append("\n")
+            style = "bold" if block["type"] == "header" else ""
+            last = 0
+            for bold in _BOLD.finditer(line):
+                rendered.append(line[last : bold.start()], style)
+                rendered.append(bold.group(1), "bold")
+                last = bold.end()
+            rendered.append(line[last:], style)
+    return rendered
 
 
 def _from_mrkdwn(text: str) -> str:

@@ -150,6 +150,15 @@ class SlackConfig(_Strict):
     max_attempts: int = Field(10, ge=1)  # transient failures before an alert is given up
     max_backoff: Duration = 3600.0
 
+    @field_validator("api_url")
+    @classmethod
+    def _api_base(cls, url: str) -> str:
+        """The Web API's base (a fake Slack in tests, or a relay); its host is also the one
+        place other than hooks.slack.com an incoming webhook may point to."""
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError("expected an http(s) URL such as https://slack.com/api/")
+        return url if url.endswith("/") else url + "/"
+
 
 class StoriesConfig(_Strict):
     # An article joins a near-duplicate published within this long of it.

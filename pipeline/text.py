@@ -59,3 +59,25 @@ def truncate(text: str, limit: int, ellipsis: str = "…") -> str:
     if space > limit // 2:
         cut = cut[:space]
     return cut.rstrip(" ,;:-") + ellipsis
+
+
+# What no display of feed text should pass on: C0 and C1 control characters (ESC and CSI start
+# terminal escape sequences) and the bidirectional overrides, embeddings, isolates and marks that
+# can make text read differently from what it is (U+202E turns "exe.pdf" round).
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+"
+)
+
+
+def printable(text: str) -> str:
+    """`text` without control and bidirectional-formatting characters (tabs and newlines kept)."""
+    return _UNPRINTABLE.sub("", text)
+
+
+_URL_CREDENTIALS = re.compile(r"(\b[a-zA-Z][\w+.-]*://)[^/\s@]+@")
+
+
+def hide_url_credentials(text: str) -> str:
+    """`scheme://user:password@host` -> `scheme://[redacted]@host`, wherever a URL is in `text`
+    (a proxy's, or a feed's behind basic auth, as HTTP clients log and raise them)."""
+    return _URL_CREDENTIALS.sub(r"\1[redacted]@", text) if "@" in text else text

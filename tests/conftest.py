@@ -7,6 +7,7 @@ instead of a skip.
 
 from __future__ import annotations
 
+import functools
 import gzip as gzip_module
 import hashlib
 import os
@@ -194,3 +195,11 @@ def fake_slack() -> Iterator[FakeSlack]:
     yield fake
     stop_fake_slack(fake)
     assert fake.violations == [], fake.violations
+
+
+@pytest.fixture
+def cli(tmp_path: Path, fake_slack: FakeSlack, database_url: str):  # type: ignore[no-untyped-def]
+    """`newswatch ARGS` in a subprocess, in this test's directory, database and fake Slack."""
+    from tests.test_alerts_cli import newswatch
+
+    return functools.partial(newswatch, cwd=tmp_path, fake=fake_slack, database_url=database_url)

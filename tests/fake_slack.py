@@ -2,9 +2,10 @@
 
 It checks the bot token, records every request, keeps channel history (with message metadata)
 for chat.postMessage / conversations.history / conversations.list, validates every message
-against Slack's documented Block Kit limits, and can be told to answer the next requests with
-a 429 and Retry-After, a 5xx, an error code, or to hang (optionally after accepting the post,
-which is the case where the client cannot know whether the message arrived).
+against Slack's documented Block Kit limits, and can be told to answer the next requests (to
+any channel, or to one) with a 429 and Retry-After, a 5xx, an error code, or to hang (optionally
+after accepting the post, which is the case where the client cannot know whether the message
+arrived), or to go down (connections refused) and come back on the same port.
 """
 
 from __future__ import annotations
@@ -85,18 +86,45 @@ class FakeSlack:
     posts: list[Post] = field(default_factory=list)
     requests: list[tuple[str, dict[str, Any], dict[str, str]]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
-    _script: list[tuple[str, str, float]] = field(default_factory=list)
+    _script: list[tuple[str, str, float, str | None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _last_ts: float = 0.0
     server: ThreadingHTTPServer | None = None
+    port: int = 0
 
     # -- test controls -------------------------------------------------------------------
-    def fail_next(self, method: str, kind: str, count: int = 1, value: float = 0.0) -> None:
-        """Answer the next `count` calls of `method` ("chat.postMessage", "webhook", ...) with
-        `kind`: "429" (Retry-After `value`), "500", "hang" (for `value` seconds),
-        "hang_after_post" (accept the post, then hang), or a Slack error code."""
+    def fail_next(
+        self,
+        method: str,
+        kind: str,
+        count: int = 1,
+        value: float = 0.0,
+        *,
+        channel: str | None = None,
+    ) -> None:
+        """Answer the next `count` calls of `method` ("chat.postMessage", "webhook", ...), or
+        only those for `channel` (a name or an id), with `kind`: "429" (Retry-After `value`),
+        "500", "hang" (for `value` seconds), "hang_after_post" (accept the post, then hang), or a
+        Slack error code."""
+        channel_id = self._resolve(channel) if channel else None
         with self._lock:
-            self._script += [(method, kind, value)] * count
+            self._script += [(method, kind, value, channel_id)] * count
+
+    def go_down(self) -> None:
+        """Stop listening: every request is refused until `come_back`."""
+        assert self.server is not None
+        self.port = self.server.server_address[1]
+        stop(self)
+
+    def come_back(self) -> None:
+        start(self, self.port)
+
+    def requests_to(self, method: str, channel_id: str) -> int:
+        return sum(
+            1
+            for name, body, _ in self.requests
+            if name == method and self._resolve(str(body.get("channel", ""))) == channel_id
+        )
 
     @property
     def api_url(self) -> str:
@@ -112,10 +140,11 @@ class FakeSlack:
         return [p for p in self.posts if p.channel_id == channel_id]
 
     # -- behaviour -----------------------------------------------------------------------
-    def _next_failure(self, method: str) -> tuple[str, float] | None:
+    def _next_failure(self, method: str, channel: str) -> tuple[str, float] | None:
+        channel_id = self._resolve(channel)
         with self._lock:
-            for index, (name, kind, value) in enumerate(self._script):
-                if name == method:
+            for index, (name, kind, value, only) in enumerate(self._script):
+                if name == method and only in (None, channel_id):
                     del self._script[index]
                     return kind, value
         return None
@@ -142,7 +171,7 @@ class FakeSlack:
         method = "webhook" if path == self.webhook_path else path.removeprefix("/api/")
         with self._lock:
             self.requests.append((method, body, headers))
-        failure = self._next_failure(method)
+        failure = self._next_failure(method, str(body.get("channel", "")))
         if failure is not None:
             kind, value = failure
             if kind == "429":
@@ -233,9 +262,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def start(fake: FakeSlack) -> FakeSlack:
+def start(fake: FakeSlack, port: int = 0) -> FakeSlack:
     handler = type("Handler", (_Handler,), {"fake": fake})
-    fake.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    fake.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     fake.server.daemon_threads = True
     threading.Thread(target=fake.server.serve_forever, daemon=True).start()
     return fake
@@ -245,3 +274,4 @@ def stop(fake: FakeSlack) -> None:
     if fake.server is not None:
         fake.server.shutdown()
         fake.server.server_close()
+        fake.server = None

@@ -196,7 +196,8 @@ def test_a_short_429_is_waited_out_and_the_message_sent(engine, tmp_path, fake_s
     topics = world(engine, tmp_path, [DEFENCE_ITEM])
     fake_slack.fail_next("chat.postMessage", "429", value=2)
     sleeps: list[float] = []
-    report = run_drain(engine, slack_setup(fake_slack, topics), sleeps=sleeps)
+    now = datetime.now(UTC)  # a fixed clock, so the wait asked for is exactly the Retry-After
+    report = run_drain(engine, slack_setup(fake_slack, topics), sleeps=sleeps, now=now)
     assert report.sent == 1 and 2.0 in sleeps and len(fake_slack.posts) == 1
 
 
@@ -328,7 +329,7 @@ def test_failed_alerts_can_be_retried_after_the_fix(engine, tmp_path, fake_slack
 
 def test_webhook_delivery_and_a_deleted_webhook(engine, tmp_path, fake_slack, caplog):
     topics = world(engine, tmp_path, [DEFENCE_ITEM, ELECTION_ITEM])
-    config = Config(slack=SlackConfig(timeout=2))
+    config = Config(slack=SlackConfig(timeout=2, api_url=fake_slack.api_url))
     setup = alert_setup(config, topics, webhook_url=fake_slack.webhook_url)
     assert isinstance(setup.sinks["webhook"], WebhookSink)
     fake_slack.fail_next("webhook", "404")

@@ -3,14 +3,12 @@ a process killed at the worst moment."""
 
 from __future__ import annotations
 
-import functools
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, select
 
 from pipeline import store
@@ -37,10 +35,8 @@ def write_config(tmp_path: Path, fake, database_url: str, *, webhook: bool = Fal
         </channel></rss>""")
     )
     slack = (
-        "  webhook_url: ${TEST_WEBHOOK_URL}\n"
-        if webhook
-        else f"  token: ${{TEST_SLACK_TOKEN}}\n  api_url: {fake.api_url}\n"
-    )
+        "  webhook_url: ${TEST_WEBHOOK_URL}\n" if webhook else "  token: ${TEST_SLACK_TOKEN}\n"
+    ) + f"  api_url: {fake.api_url}\n"  # the fake's host, where a webhook may then point
     config = tmp_path / "newswatch.yaml"
     config.write_text(
         "feeds:\n  - {name: Wire, url: feed.xml}\n"
@@ -54,13 +50,21 @@ def write_config(tmp_path: Path, fake, database_url: str, *, webhook: bool = Fal
     return config
 
 
-def newswatch(*args: str, cwd: Path, fake, database_url: str, crash_at: str | None = None):
+def newswatch(
+    *args: str,
+    cwd: Path,
+    fake,
+    database_url: str,
+    crash_at: str | None = None,
+    env: dict[str, str] | None = None,
+):
     env = {
         **os.environ,
         "COLUMNS": "200",
         "TEST_SLACK_TOKEN": fake.token,
         "TEST_WEBHOOK_URL": fake.webhook_url,
         "NEWSWATCH_DATABASE_URL": database_url,
+        **(env or {}),
     }
     code = "from pipeline.cli import app; app()"
     if crash_at:  # die like kill -9 at that point: no cleanup, no rollback of committed work
@@ -79,12 +83,6 @@ def newswatch(*args: str, cwd: Path, fake, database_url: str, crash_at: str | No
         env=env,
         timeout=120,
     )
-
-
-@pytest.fixture
-def cli(tmp_path, fake_slack, database_url):
-    """`newswatch ARGS` in this test's directory, database and fake Slack."""
-    return functools.partial(newswatch, cwd=tmp_path, fake=fake_slack, database_url=database_url)
 
 
 def alert_rows(database_url: str):

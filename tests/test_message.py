@@ -117,3 +117,27 @@ def test_a_hostile_digest_line_is_escaped():
     message = render_digest("T", [alert(1, title="<!channel> win"), alert(2, title="b")])
     assert "<!channel>" not in str(message.blocks) + message.text
     assert "&lt;!channel&gt; win" in str(message.blocks)
+
+
+def test_feed_text_loses_controls_bidi_overrides_and_slack_formatting():
+    title = "Pay \u202egnp.exe\u202c *now* _quick_ ~gone~ `x` \x07\x1b[31m defence"
+    snippet = "The defence secretary met \u2066*him*\u2069 ~today~\nline two"
+    message = render_alert(alert(title=title, snippet=snippet, feed="Wire \u200f*desk*"))
+    everything = str(message.blocks) + message.text
+    for character in ("\u202e", "\u202c", "\u2066", "\u2069", "\u200f", "\x07", "\x1b", "\n"):
+        assert character not in everything.replace("\\n", "").replace("\n", ""), repr(character)
+    # the feed's own formatting characters are look-alikes that format nothing ...
+    assert "∗now∗ ˍquickˍ ∼gone∼ ˋxˋ" in everything and "*now*" not in everything
+    assert "Wire ∗desk∗" in everything and "∼today∼" in everything
+    # ... while newswatch's own formatting stays: the bold title link, the why, the highlight
+    assert message.blocks[1]["text"]["text"].startswith("*<https://x.example/a|Pay ")
+    why = message.blocks[3]["text"]["text"]
+    assert why.startswith("*Why:* `") and "> The *defence secretary* met ∗him∗" in why
+    assert "\n" not in why.split("\n", 1)[1], "a feed's line break cannot start a fake line"
+    assert all(
+        text.get("verbatim") is True
+        for block in message.blocks
+        for text in [block.get("text", {}), *block.get("elements", [])]
+        if text.get("type") == "mrkdwn"
+    )
+    assert block_kit_violations(payload(message)) == []

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
 
@@ -17,7 +16,18 @@ from alerts.records import DrainReport
 from alerts.slack import render_for_terminal
 
 from ..config import Config, compile_topics
-from .app import ConfigOption, DatabaseOption, VerboseOption, app, handles_errors, load, out
+from .app import (
+    ConfigOption,
+    DatabaseOption,
+    VerboseOption,
+    app,
+    err,
+    error_line,
+    handles_errors,
+    load,
+    out,
+    styled,
+)
 
 alerts_app = typer.Typer(
     help="The alert outbox: list (default), retry, send.", invoke_without_command=True
@@ -26,9 +36,19 @@ app.add_typer(alerts_app, name="alerts")
 
 
 def setup_for(config: Config) -> AlertSetup:
+    """The sinks for this config. A Slack credential of the wrong form is reported here, before
+    any work, and the work goes on: its alerts wait in the outbox (see `exit_if_unusable`)."""
     setup = alert_setup(config, compile_topics(config), console=out)
     install_redaction(setup.redactor)
+    if setup.problem:
+        err.print(error_line("error:", setup.problem), soft_wrap=True)
     return setup
+
+
+def exit_if_unusable(setup: AlertSetup) -> None:
+    """Exit status 1 after a run whose alerts could not go out, so a scheduler notices."""
+    if setup.problem:
+        raise typer.Exit(1)
 
 
 def run_drain(engine: Engine, setup: AlertSetup, *, dry_run: bool = False) -> DrainReport | None:
@@ -36,18 +56,18 @@ def run_drain(engine: Engine, setup: AlertSetup, *, dry_run: bool = False) -> Dr
     if dry_run:
         planned = preview(engine, setup.topic_names, setup.destinations, setup.settings)
         for destination, message, members in planned:
-            out.print(f"[dim]would send to {escape(destination)} ({len(members)} alert(s)):[/]")
-            out.print(render_for_terminal(message), highlight=False, soft_wrap=True)
+            out.print(styled((f"would send to {destination} ({len(members)} alert(s)):", "dim")))
+            out.print(render_for_terminal(message), soft_wrap=True)
         out.print(f"dry run: {len(planned)} message(s) would be sent; nothing was changed")
         return None
     report = setup.drain(engine)
     out.print(
         f"alerts: {report.sent} sent ({report.digests} digest(s)), {report.reconciled} found "
-        f"already posted, {report.retrying} to retry, {report.failed} failed",
-        highlight=False,
+        f"already posted, {report.retrying} to retry, {report.failed} failed"
+        + (f", {report.skipped} kept for later" if report.skipped else "")
     )
     for error in report.errors:
-        out.print(f"[red]alert error[/] {escape(error)}", highlight=False, soft_wrap=True)
+        out.print(error_line("alert error", error, style="red"), soft_wrap=True)
     return report
 
 
@@ -71,7 +91,6 @@ def list_command(
             f"{counts.get(s, 0)} {s}"
             for s in (outbox.PENDING, outbox.SENDING, outbox.FAILED, outbox.SENT)
         ),
-        highlight=False,
     )
     for statuses, title in (
         ([outbox.PENDING, outbox.SENDING], "pending"),
@@ -96,13 +115,13 @@ def list_command(
         for row in rows:
             table.add_row(
                 str(row.id),
-                escape(row.topic_id),
-                escape(row.destination),
+                row.topic_id,
+                row.destination,
                 row.status,
                 str(row.attempts),
                 f"{row.when:%Y-%m-%d %H:%M}",
-                escape(row.title),
-                escape(row.detail),
+                row.title,
+                row.detail,
             )
         out.print(table)
 
@@ -133,4 +152,6 @@ def send_command(
 ) -> None:
     """Drain the outbox now: send every alert that is due."""
     settings, engine = load(config, database_url, verbose)
-    run_drain(engine, setup_for(settings), dry_run=dry_run)
+    setup = setup_for(settings)
+    run_drain(engine, setup, dry_run=dry_run)
+    exit_if_unusable(setup)

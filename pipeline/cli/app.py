@@ -1,8 +1,14 @@
 """The `newswatch` command: a thin layer over the library.
 
 Every command takes `--config`, `--database-url` and `-v`. Exit status is non-zero only when
-the run itself cannot proceed (bad config, unreachable database); one failing feed is reported
-in the summary, not by the exit status.
+the run itself cannot proceed (bad config, unreachable database) or alerts cannot be sent
+(a Slack credential of the wrong form); one failing feed is reported in the summary, not by the
+exit status.
+
+Output is text, never rich markup: feed text (titles, names, errors quoting a feed) and config
+text (the topic id pattern `[a-z0-9]...`) print as they are. The consoles below interpret no
+markup or emoji, and strip control and bidirectional-formatting characters; styles are added
+only with `styled`.
 """
 
 from __future__ import annotations
@@ -16,14 +22,16 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.logging import RichHandler
+from rich.text import Text
 from sqlalchemy import Engine
 
 from .. import __version__, store
 from ..config import Config, load_config, parse_duration
 from ..config import database_url as resolve_database_url
 from ..errors import NewswatchError
+from ..text import hide_url_credentials, printable
 
 app = typer.Typer(
     help="Watch news feeds for the events your team cares about.",
@@ -32,9 +40,37 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+class TextConsole(Console):
+    """A console for untrusted text: strings print literally (no markup, no emoji codes, no
+    highlighting) and without control or bidi characters, whether printed or in a table."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(markup=False, emoji=False, highlight=False, **options)
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        options.update(markup=False, emoji=False)
+        return super().render_str(printable(text), **options)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """A line from plain parts and (text, style) parts, every part taken literally."""
+    return Text.assemble(
+        *(
+            (printable(part[0]), part[1]) if isinstance(part, tuple) else printable(part)
+            for part in parts
+        )
+    )
+
+
+def error_line(kind: str, *parts: str, style: str = "bold red") -> Text:
+    """ "error: what went wrong" with the kind in colour."""
+    return styled((kind, style), " ", *parts)
+
+
 # Wide enough for the tables when output goes to a file or a CI log rather than a terminal.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+out = TextConsole(width=None if sys.stdout.isatty() else 160)
+err = TextConsole(stderr=True)
 
 ConfigOption = Annotated[
     Path | None,
@@ -61,7 +97,7 @@ def handles_errors(function: F) -> F:
         try:
             return function(*args, **kwargs)
         except NewswatchError as error:
-            err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            err.print(error_line("error:", str(error)), soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -76,12 +112,21 @@ def ago(value: str, option: str = "--since") -> datetime:
     return datetime.now(UTC) - timedelta(seconds=seconds)
 
 
+class _TextLogHandler(RichHandler):
+    """Log lines as text (feed text and errors quoting it may be in them), without the
+    credentials of any URL they carry."""
+
+    def render_message(self, record: logging.LogRecord, message: str) -> RenderableType:
+        cleaned = hide_url_credentials(printable(message))
+        return super().render_message(record, cleaned)
+
+
 def setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(
         level=level,
         format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False, rich_tracebacks=False)],
+        handlers=[_TextLogHandler(console=err, show_path=False, rich_tracebacks=False)],
         force=True,
     )
     if verbose < 2:

@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..backfill import backfill
 from ..score import score_with
 from ..store.stories import biggest_stories
-from .alerts import run_drain, setup_for
+from ..text import printable
+from .alerts import exit_if_unusable, run_drain, setup_for
 from .app import (
     ConfigOption,
     DatabaseOption,
@@ -21,6 +21,7 @@ from .app import (
     ago,
     app,
     err,
+    error_line,
     handles_errors,
     load,
     out,
@@ -58,7 +59,7 @@ def backfill_command(
     setup = setup_for(settings)
     columns = (
         SpinnerColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         TextColumn("{task.completed} documents"),
         TimeElapsedColumn(),
     )
@@ -70,7 +71,7 @@ def backfill_command(
             *window,
             names=feed,
             on_document=lambda name, where: progress.update(
-                task, advance=1, description=f"{name}: {where}"
+                task, advance=1, description=printable(f"{name}: {where}")
             ),
         )
     table = Table(
@@ -81,7 +82,7 @@ def backfill_command(
         table.add_column(column)
     for report in reports:
         table.add_row(
-            escape(report.feed_name),
+            report.feed_name,
             str(report.documents),
             str(report.in_window),
             str(len(report.new_article_ids)),
@@ -91,9 +92,12 @@ def backfill_command(
     out.print(table)
     for report in reports:
         for error in report.errors:
-            out.print(f"[red]error[/] {escape(report.feed_name)}: {escape(error)}", soft_wrap=True)
+            out.print(
+                error_line("error", f"{report.feed_name}: {error}", style="red"), soft_wrap=True
+            )
     print_score_summary(score_with(engine, settings), engine)
     run_drain(engine, setup)
+    exit_if_unusable(setup)
 
 
 @app.command("stories")
@@ -116,8 +120,8 @@ def stories_command(
         table.add_row(
             str(story.id),
             str(story.articles),
-            escape(", ".join(story.outlets)),
-            escape(story.title),
+            ", ".join(story.outlets),
+            story.title,
             f"{story.first_seen_at:%Y-%m-%d %H:%M}",
             f"{story.last_seen_at:%Y-%m-%d %H:%M}",
         )

@@ -17,12 +17,14 @@ from ..config import Config, load_config
 from ..config import database_url as resolve_database_url
 from ..poll import PollResult, poll
 from ..score import ScoreResult, score_with
+from ..text import printable
 from .app import (
     ConfigOption,
     DatabaseOption,
     VerboseOption,
     app,
     err,
+    error_line,
     handles_errors,
     load,
     out,
@@ -58,20 +60,22 @@ def run_command(
     ] = False,
 ) -> None:
     """The main job: poll the due feeds, store and score what is new, send the alerts."""
-    from .alerts import run_drain, setup_for  # the alerts CLI imports this module
+    from .alerts import exit_if_unusable, run_drain, setup_for  # alerts imports this module
 
     settings, engine = load(config, database_url, verbose)
-    setup = setup_for(settings)  # a Slack misconfiguration stops the run before any work
+    # A topic without a channel stops the run before any work; a Slack credential of the wrong
+    # form is reported now, and the run goes on (its alerts wait in the outbox).
+    setup = setup_for(settings)
     print_poll_summary(run_poll(settings, engine))
     print_score_summary(score_with(engine, settings), engine)
     run_drain(engine, setup, dry_run=dry_run)
+    exit_if_unusable(setup)
 
 
 def print_score_summary(result: ScoreResult, engine: Engine) -> None:
     out.print(
         f"scored {result.articles} new article(s) against the topics: "
         f"{len(result.matches)} match(es)",
-        highlight=False,
     )
     if not result.matches:
         return
@@ -92,7 +96,7 @@ def run_poll(
         TextColumn("polling"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
@@ -103,7 +107,9 @@ def run_poll(
             force=force,
             names=names,
             on_start=lambda total: progress.update(task, total=total),
-            on_feed=lambda report: progress.update(task, advance=1, description=report.feed_name),
+            on_feed=lambda report: progress.update(
+                task, advance=1, description=printable(report.feed_name)
+            ),
         )
 
 
@@ -122,17 +128,12 @@ def print_poll_summary(result: PollResult) -> None:
     out.print(table)
     for report in result.reports:
         if report.failed:
-            out.print(
-                f"[red]failed[/] {report.feed_name}: {report.status}: {report.error}",
-                highlight=False,
-                soft_wrap=True,
-            )
+            problem = f"{report.feed_name}: {report.status}: {report.error}"
+            line = error_line("failed", problem, style="red")
+            out.print(line, soft_wrap=True)
         elif report.warning:
-            out.print(
-                f"[yellow]warning[/] {report.feed_name}: {report.warning}",
-                highlight=False,
-                soft_wrap=True,
-            )
+            line = error_line("warning", f"{report.feed_name}: {report.warning}", style="yellow")
+            out.print(line, soft_wrap=True)
 
 
 @app.command("feeds")

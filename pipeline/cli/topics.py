@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from .. import store
@@ -24,6 +23,7 @@ from .app import (
     load,
     out,
     setup_logging,
+    styled,
 )
 
 topics_app = typer.Typer(help="Watch topics: check, explain, backtest.", no_args_is_help=True)
@@ -41,13 +41,13 @@ def check_command(config: ConfigOption = None, verbose: VerboseOption = 0) -> No
         out.print("no topics configured")
         return
     for topic in topics:
-        state = "" if topic.enabled else " [yellow](disabled)[/]"
-        out.print(f"[bold]{escape(topic.id)}[/]: {escape(topic.name)}{state}")
-        out.print(f"  query:     {escape(str(topic.query))}", highlight=False, soft_wrap=True)
+        state = ("", "") if topic.enabled else (" (disabled)", "yellow")
+        out.print(styled((topic.id, "bold"), f": {topic.name}", state))
+        out.print(f"  query:     {topic.query}", soft_wrap=True)
         if topic.exclude is not None:
-            out.print(f"  exclude:   {escape(str(topic.exclude))}", highlight=False, soft_wrap=True)
+            out.print(f"  exclude:   {topic.exclude}", soft_wrap=True)
         out.print(f"  threshold: {topic.threshold}")
-        out.print(f"  alerts to: {escape(topic.channel or 'console (no Slack channel)')}")
+        out.print(f"  alerts to: {topic.channel or 'console (no Slack channel)'}")
     out.print(f"{len(topics)} topic(s) OK")
 
 
@@ -104,34 +104,29 @@ def _document(text: str | None, file: Path | None) -> Document:
 
 def print_explanation(match: Match, document: Document) -> None:
     topic = match.topic
-    verdict = "[green]PASSES[/]" if match.passed else "[red]does not pass[/]"
-    out.print(f"[bold]{escape(topic.id)}[/] on {escape(repr(document.title[:80]))}")
-    out.print(
-        f"  score {match.score:.3f} (threshold {topic.threshold}) {verdict}",
-        highlight=False,
-    )
+    verdict = ("PASSES", "green") if match.passed else ("does not pass", "red")
+    out.print(styled((topic.id, "bold"), f" on {document.title[:80]!r}"))
+    out.print(styled(f"  score {match.score:.3f} (threshold {topic.threshold}) ", verdict))
     explanation = match.explanation
     assert explanation is not None  # Matcher.explain always explains
     if not match.matched and explanation.excluded_by:
         terms = ", ".join(f"{h.term} in {h.field}" for h in explanation.excluded_by)
-        out.print(f"  excluded by: {escape(terms)}", highlight=False)
+        out.print(f"  excluded by: {terms}")
     for clause in explanation.clauses:
-        mark = "[green]✓[/]" if clause.matched else "[red]✗[/]"
-        out.print(f"  {mark} {escape(clause.clause)}", highlight=False, soft_wrap=True)
+        mark = ("✓", "green") if clause.matched else ("✗", "red")
+        out.print(styled("  ", mark, f" {clause.clause}"), soft_wrap=True)
         for hit in clause.hits:
             offsets = ", ".join(f"{a}-{b}" for a, b in hit.offsets)
-            out.print(f"      {escape(hit.term)} in {hit.field} at {offsets}", highlight=False)
+            out.print(f"      {hit.term} in {hit.field} at {offsets}")
     snippet = explanation.snippet
     if snippet is not None:
-        marked, last = [], 0
+        marked: list[str | tuple[str, str]] = [f"  {snippet.field}: "]
+        last = 0
         for start, end in snippet.highlights:
-            marked += [
-                escape(snippet.text[last:start]),
-                f"[bold yellow]{escape(snippet.text[start:end])}[/]",
-            ]
+            marked += [snippet.text[last:start], (snippet.text[start:end], "bold yellow")]
             last = end
-        marked.append(escape(snippet.text[last:]))
-        out.print(f"  {snippet.field}: {''.join(marked)}", highlight=False, soft_wrap=True)
+        marked.append(snippet.text[last:])
+        out.print(styled(*marked), soft_wrap=True)
 
 
 @topics_app.command("backtest")
@@ -159,10 +154,10 @@ def backtest_command(
         table.add_row(
             str(article.id),
             f"{article.published_at:%Y-%m-%d %H:%M}",
-            escape(article.feed_name),
+            article.feed_name,
             f"{match.score:.2f}",
-            escape(article.title),
-            escape(", ".join(match.explanation.matched_terms if match.explanation else [])),
+            article.title,
+            ", ".join(match.explanation.matched_terms if match.explanation else []),
         )
     out.print(table)
     out.print(f"{count} article(s) would have matched; nothing was stored or sent")
