@@ -89,10 +89,11 @@ def _match_query():  # type: ignore[no-untyped-def]
 def recent_matches(
     engine: Engine, topic_id: str, since: datetime, limit: int = 100
 ) -> list[RecentMatch]:
-    """A topic's matches on articles published since `since`, newest first."""
+    """A topic's matches made since `since` (backfilled history included), newest article
+    first."""
     query = (
         _match_query()
-        .where(TopicMatchRow.topic_id == topic_id, ArticleRow.published_at >= since)
+        .where(TopicMatchRow.topic_id == topic_id, TopicMatchRow.matched_at >= since)
         .order_by(desc(ArticleRow.published_at), desc(TopicMatchRow.id))
         .limit(limit)
     )
