@@ -117,6 +117,9 @@ def test_a_label_form_records_and_changes_one_label(engine, pages):
     assert client.post("/labels", data={**form, "label": "relevant"}).status_code == 303
     (label,) = labels.labels_for(engine, "defence", [article_id]).values()
     assert (label.label, label.by.name, label.by.source) == ("relevant", "web", "web")
+    topic = client.get("/topics/defence").text
+    row = topic.split(f'id="match-{article_id}"')[1].split("</tr>")[0]
+    assert 'class="label relevant"' in row and "by web (web)" in row
     shown = client.get("/labels")
     assert shown.text.count('class="label relevant"') == 1
     assert "Defence Secretary meets Israeli counterpart" in shown.text

@@ -47,11 +47,13 @@ def ago(moment: datetime | None) -> str:
     return f"{size:.0f}{unit} ago" if seconds >= 0 else f"in {size:.0f}{unit}"
 
 
+templates.env.globals["ago"] = ago  # macros imported by the pages see globals, not the context
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
     context.update(
         path=lambda name, **params: path_for(request, name, **params),
         csrf=csrf_token(request),
-        ago=ago,
         here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     )
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
