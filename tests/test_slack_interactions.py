@@ -17,6 +17,7 @@ from pipeline.poll import poll
 from pipeline.score import score_new_articles
 from pipeline.store.schema import LabelRow, SlackRequestRow, StoryMuteRow
 from tests.live import (
+    SIGNING_SECRET,
     click_payload,
     eventually,
     form_body,
@@ -236,3 +237,32 @@ def test_the_open_button_leads_to_the_page_and_changes_nothing(engine, tmp_path,
         assert click(base, post, "newswatch_open").status_code == 200
         time.sleep(0.5)
     assert labels_in(engine) == [] and fake_slack.updates == []
+
+
+def test_the_signing_secret_is_checked_at_load_and_never_shown(
+    engine, tmp_path, fake_slack, sent, caplog
+):
+    from alerts.interactions import RequestCheck
+    from pipeline.config import load_config
+    from pipeline.errors import ConfigError
+
+    path = tmp_path / "newswatch.yaml"
+    path.write_text(f"slack:\n  signing_secret: {SIGNING_SECRET}\n")
+    config = load_config(path).config
+    assert SIGNING_SECRET not in repr(config) and SIGNING_SECRET not in str(config.slack)
+    path.write_text("slack:\n  signing_secret: 'xoxb paste error'\n")
+    with pytest.raises(ConfigError, match=r"slack\.signing_secret: expected the app's signing"):
+        load_config(path)
+    assert SIGNING_SECRET not in repr(RequestCheck(SIGNING_SECRET, engine))
+
+    base, _ = sent
+    (post,) = fake_slack.posts_to("C0DEFENCE1")
+    body = form_body(click_payload(post, "newswatch_relevant"))
+    with caplog.at_level("DEBUG"):
+        headers = signed_headers(body, secret="1" * 32)
+        assert (
+            httpx.post(f"{base}/slack/interactions", content=body, headers=headers).status_code
+            == 401
+        )
+    assert "refused a Slack request: signature does not match" in caplog.text
+    assert SIGNING_SECRET not in caplog.text

@@ -14,9 +14,10 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, Response
 
-from alerts.interactions import handle_click, parse_click
+from alerts.interactions import Click, handle_click, parse_click
 
 from .render import get_site
+from .site import Site
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -37,5 +38,13 @@ async def slack_interactions(request: Request, background: BackgroundTasks) -> R
         return PlainTextResponse("invalid request", status_code=401)
     click = parse_click(body)
     if click is not None:
-        background.add_task(handle_click, site.engine, site.updater, click, now)
+        background.add_task(_act, site, click, now)
     return Response(status_code=200)
+
+
+def _act(site: Site, click: Click, now: datetime) -> None:
+    # After the response: nobody is waiting, so a failure is logged, not raised.
+    try:
+        handle_click(site.engine, site.updater, click, now)
+    except Exception:
+        log.exception("could not record a %s click from Slack", click.action)
