@@ -174,6 +174,14 @@ class WebConfig(_Strict):
     token: SecretStr | None = None  # required to see the pages when set; else NEWSWATCH_WEB_TOKEN
     user_header: str | None = None  # a header an auth proxy sets to the user's name, trusted
 
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr | None) -> SecretStr | None:
+        # An empty ${VAR:-} would silently leave the pages open; a short one is guessable.
+        if token is not None and len(token.get_secret_value()) < 12:
+            raise ValueError("expected at least 12 characters (or leave web.token out)")
+        return token
+
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, url: str | None) -> str | None:

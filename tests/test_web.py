@@ -249,3 +249,22 @@ def test_mute_calls_off_a_thread_reply_already_asked_for(engine, tmp_path, fake_
     labels.mute_story(engine, "defence", story, labels.Reviewer("web", "web"), datetime.now(UTC))
     assert run_drain(engine, setup).follow_ups == 0
     assert not any(p.payload.get("thread_ts") for p in fake_slack.posts)
+
+
+@pytest.mark.parametrize(
+    ("web", "error"),
+    [
+        ("token: short", "web.token: expected at least 12 characters"),
+        ("base_url: newswatch.example", "web.base_url: expected an http(s) URL"),
+        ("port: 0", "web.port"),
+        ("hots: 0.0.0.0", "web.hots: unknown key"),
+    ],
+)
+def test_web_settings_are_checked_at_load(tmp_path, web, error):
+    from pipeline.config import load_config
+    from pipeline.errors import ConfigError
+
+    path = tmp_path / "newswatch.yaml"
+    path.write_text(f"web:\n  {web}\n")
+    with pytest.raises(ConfigError, match=re.escape(error)):
+        load_config(path)

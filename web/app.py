@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -30,7 +31,7 @@ def require_login(request: Request) -> None:
     if signed_in(get_site(request), request):
         return
     if request.method == "GET":
-        where = path_for(request, "login_form") + f"?next={request.url.path}"
+        where = path_for(request, "login_form") + f"?next={quote(request.url.path)}"
         raise HTTPException(303, "sign in first", headers={"Location": where})
     raise HTTPException(401, "sign in first")
 

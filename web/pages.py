@@ -124,7 +124,9 @@ def login_form(request: Request, next: str = "/") -> Response:
 
 
 @login_router.post("/login", name="login")
-def login(request: Request, token: Annotated[str, Form()], next: Annotated[str, Form()] = "/"):
+def login(
+    request: Request, token: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
+) -> Response:
     site = get_site(request)
     if not token_matches(site, token):
         return render(request, "login.html", 401, next=next, failed=True)

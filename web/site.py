@@ -17,6 +17,7 @@ from alerts.interactions import MessageUpdater, RequestCheck
 from pipeline import store
 from pipeline.config import Config, compile_topics, load_config
 from pipeline.config import database_url as resolve_database_url
+from pipeline.errors import ConfigError
 from pipeline.topics import Topic
 
 
@@ -44,12 +45,15 @@ def open_site(config_path: str | Path | None = None, database_url: str | None = 
     slack = config.slack
     signing_secret = _secret(slack.signing_secret) or os.environ.get("SLACK_SIGNING_SECRET")
     token = _secret(slack.token) or os.environ.get("SLACK_BOT_TOKEN") or None
+    web_token = _secret(config.web.token) or os.environ.get("NEWSWATCH_WEB_TOKEN") or None
+    if web_token is not None and len(web_token) < 12:
+        raise ConfigError("NEWSWATCH_WEB_TOKEN: expected at least 12 characters")
     return Site(
         config=config,
         engine=engine,
         topics={t.id: t for t in compile_topics(config)},
         slack_check=RequestCheck(signing_secret, engine) if signing_secret else None,
         updater=MessageUpdater(token, base_url=slack.api_url, timeout=slack.timeout),
-        token=_secret(config.web.token) or os.environ.get("NEWSWATCH_WEB_TOKEN") or None,
+        token=web_token,
         user_header=config.web.user_header,
     )
