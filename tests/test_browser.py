@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -63,7 +64,7 @@ def test_a_reader_marks_a_match_not_relevant_and_sees_the_label(tmp_path, browse
         rows[0].find_element(By.XPATH, ".//button[normalize-space()='Not relevant']").click()
 
         # The form posts, the server redirects back, and the row now shows the label.
-        WebDriverWait(browser, 20).until(
+        WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
             lambda b: "not relevant" in b.find_element(By.ID, row_id).text
         )
         row = browser.find_element(By.ID, row_id)

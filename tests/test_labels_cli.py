@@ -30,7 +30,7 @@ def test_serve_with_a_token_from_the_environment_needs_it(tmp_path):
     config = example_with_matches(tmp_path)
     with newswatch_serve(config, env={"NEWSWATCH_WEB_TOKEN": "tok-1234567890"}) as base:
         assert httpx.get(f"{base}/").status_code == 303
-        ok = httpx.get(f"{base}/", headers={"Authorization": "Bearer tok-123456"})
+        ok = httpx.get(f"{base}/", headers={"Authorization": "Bearer tok-1234567890"})
         assert ok.status_code == 200
 
 
