@@ -87,6 +87,7 @@ def alert_setup(
         max_backoff=slack.max_backoff,
         lease=timedelta(seconds=max(60.0, 6 * slack.timeout)),
         backfill_alerts=config.backfill.alerts,
+        web_url=config.web.base_url,
     )
     enabled = [t for t in topics if t.enabled]
     names = {t.id: t.name for t in topics}

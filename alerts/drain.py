@@ -39,6 +39,7 @@ class DrainSettings:
     max_backoff: float = 3600.0
     lease: timedelta = timedelta(minutes=10)
     backfill_alerts: str = "digest"  # "digest", "none" or "live" (see outbox.enqueue)
+    web_url: str | None = None  # the newswatch pages, for the "Open in newswatch" button
 
 
 def sink_for(sinks: Mapping[str, Sink], destination: str) -> Sink | None:
@@ -321,10 +322,18 @@ def plan(
     for (destination, _, origin), group in groupby(ordered, key=key):
         batch = list(group)
         if origin == "backfill" or len(batch) > settings.digest_after:
-            digest = render_digest(batch[0].topic_name, batch, history=origin == "backfill")
+            digest = render_digest(
+                batch[0].topic_name,
+                batch,
+                history=origin == "backfill",
+                web_url=settings.web_url,
+            )
             messages.append((destination, digest, batch))
         else:
-            messages += [(destination, render_alert(alert), [alert]) for alert in batch]
+            messages += [
+                (destination, render_alert(alert, web_url=settings.web_url), [alert])
+                for alert in batch
+            ]
     return messages
 
 

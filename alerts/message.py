@@ -27,6 +27,9 @@ CONTEXT_LIMIT = 2000  # one text element in a context block
 BLOCK_LIMIT = 50  # blocks in one message
 FALLBACK_LIMIT = 3000  # the top-level text; Slack truncates past 40,000 but notifications are short
 DIGEST_ITEMS = 40  # articles listed in one digest before "and N more"
+ACTIONS_BLOCK = "newswatch_actions"  # the buttons; the interactivity handler looks for these ids
+FEEDBACK_BLOCK = "newswatch_feedback"  # where a click's outcome is shown ("Marked ... by @ana")
+BUTTON_VALUE_LIMIT = 2000
 
 
 # Slack has no escape for its formatting characters; in feed text they become look-alikes.
@@ -100,7 +103,32 @@ def _fit(text: str, limit: int) -> str:
     return _PARTIAL_ENTITY.sub("…", truncate(text, limit))
 
 
-def render_alert(alert: Alert) -> SlackMessage:
+def actions(alert_ids: list[int], open_url: str | None) -> dict[str, Any]:
+    """The feedback buttons. Their value names the alerts (a digest too long for a button's
+    value leaves it empty: the handler then finds the alerts by the message's ts)."""
+    value = ",".join(str(i) for i in alert_ids)
+    value = value if len(value) <= BUTTON_VALUE_LIMIT else ""
+    buttons: list[dict[str, Any]] = [
+        _button("relevant", "Relevant", value, style="primary"),
+        _button("not_relevant", "Not relevant", value),
+        _button("mute", "Mute this story", value),
+    ]
+    if open_url:
+        buttons.append({**_button("open", "Open in newswatch", value), "url": open_url})
+    return {"type": "actions", "block_id": ACTIONS_BLOCK, "elements": buttons}
+
+
+def _button(action: str, text: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button = {
+        "type": "button",
+        "action_id": f"newswatch_{action}",
+        "text": {"type": "plain_text", "text": text, "emoji": False},
+        "value": value,
+    }
+    return {**button, "style": style} if style else button
+
+
+def render_alert(alert: Alert, *, web_url: str | None = None) -> SlackMessage:
     title = alert.title or "(untitled)"
     blocks: list[dict[str, Any]] = [
         {
@@ -123,6 +151,7 @@ def render_alert(alert: Alert) -> SlackMessage:
         blocks.append(_section(reason))
     if alert.also_reported_by:
         blocks.append(_context(also_reported_by(alert.also_reported_by)))
+    blocks.append(actions([alert.id], f"{web_url}/alerts/{alert.id}" if web_url else None))
     fallback = f"[{escape(alert.topic_name)}] {feed_text(title)} ({feed_text(alert.feed_name)})"
     return SlackMessage(_fit(fallback, FALLBACK_LIMIT), blocks, (alert.id,))
 
@@ -147,9 +176,12 @@ def render_follow_up(alert: Alert) -> SlackMessage:
     return SlackMessage(_fit(text, FALLBACK_LIMIT), [_section(text)], (alert.id,))
 
 
-def render_digest(topic_name: str, alerts: list[Alert], *, history: bool = False) -> SlackMessage:
+def render_digest(
+    topic_name: str, alerts: list[Alert], *, history: bool = False, web_url: str | None = None
+) -> SlackMessage:
     """One message for a burst (or a backfill's history): a line per article, newest first,
-    within the block limits."""
+    within the block limits. Its buttons judge every article listed; "Open in newswatch"
+    leads to the topic's page, to judge them one by one."""
     ordered = sorted(alerts, key=lambda a: a.published_at, reverse=True)
     what = "matches in backfilled history" if history else "new matches"
     header = f"{topic_name}: {len(alerts)} {what}"
@@ -175,7 +207,10 @@ def render_digest(topic_name: str, alerts: list[Alert], *, history: bool = False
     if len(ordered) > DIGEST_ITEMS:
         more = len(ordered) - DIGEST_ITEMS
         blocks.append(_context(f"…and {more} more"))
-    blocks = blocks[:BLOCK_LIMIT]
+    # Room for the buttons and, once someone clicks, the line saying what they did.
+    blocks = blocks[: BLOCK_LIMIT - 2]
+    open_url = f"{web_url}/topics/{quote(alerts[0].topic_id)}" if web_url and alerts else None
+    blocks.append(actions([a.id for a in alerts], open_url))
     titles = "; ".join(feed_text(a.title) for a in ordered[:5])
     fallback = f"[{escape(topic_name)}] {len(alerts)} {what}: {titles}"
     return SlackMessage(_fit(fallback, FALLBACK_LIMIT), blocks, tuple(a.id for a in alerts))

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, case, func, select, update
 
 from pipeline.store.database import insert_for
+from pipeline.store.labels import is_muted
 from pipeline.store.schema import AlertRow, ArticleRow, FeedRow, TopicMatchRow
 
 from .records import Alert
@@ -134,8 +135,10 @@ def _note_copy(connection: Connection, row, destination: str) -> None:  # type: 
 
 
 def due_follow_ups(engine: Engine, topic_names: Mapping[str, str]) -> list[Alert]:
-    """Sent alerts whose story has been reported by another outlet since."""
-    query = _alert_query().where(ALERTS.c.status == SENT, ALERTS.c.needs_follow_up.is_(True))
+    """Sent alerts whose story has been reported by another outlet since (not muted ones)."""
+    query = _alert_query().where(
+        ALERTS.c.status == SENT, ALERTS.c.needs_follow_up.is_(True), ~is_muted()
+    )
     with engine.connect() as connection:
         return [_alert(row, topic_names) for row in connection.execute(query.order_by(ALERTS.c.id))]
 
@@ -146,7 +149,7 @@ def claim_follow_up(engine: Engine, alert_id: int) -> bool:
         return bool(
             connection.execute(
                 update(ALERTS)
-                .where(ALERTS.c.id == alert_id, ALERTS.c.needs_follow_up.is_(True))
+                .where(ALERTS.c.id == alert_id, ALERTS.c.needs_follow_up.is_(True), ~is_muted())
                 .values(needs_follow_up=False)
             ).rowcount
         )

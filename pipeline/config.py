@@ -142,6 +142,8 @@ class SlackConfig(_Strict):
 
     token: SecretStr | None = None
     webhook_url: SecretStr | None = None
+    # Verifies the buttons' clicks (POST /slack/interactions); else SLACK_SIGNING_SECRET.
+    signing_secret: SecretStr | None = None
     default_channel: str | None = None
     api_url: str = "https://slack.com/api/"
     timeout: Duration = 10.0
@@ -159,6 +161,43 @@ class SlackConfig(_Strict):
             raise ValueError("expected an http(s) URL such as https://slack.com/api/")
         return url if url.endswith("/") else url + "/"
 
+    @field_validator("signing_secret")
+    @classmethod
+    def _plausible_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        # Slack's signing secrets are 32 hex characters; a short or spaced one is a paste error.
+        value = secret.get_secret_value() if secret is not None else None
+        if value is not None and (len(value) < 16 or value.strip() != value or " " in value):
+            raise ValueError(
+                "expected the app's signing secret (Slack app settings, Basic Information: "
+                "32 characters, no spaces)"
+            )
+        return secret
+
+
+class WebConfig(_Strict):
+    """The newswatch pages (`newswatch serve`, or the Airflow plugin)."""
+
+    base_url: str | None = None  # where people reach them, for "Open in newswatch" in Slack
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=1, le=65535)
+    token: SecretStr | None = None  # required to see the pages when set; else NEWSWATCH_WEB_TOKEN
+    user_header: str | None = None  # a header an auth proxy sets to the user's name, trusted
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr | None) -> SecretStr | None:
+        # An empty ${VAR:-} would silently leave the pages open; a short one is guessable.
+        if token is not None and len(token.get_secret_value()) < 12:
+            raise ValueError("expected at least 12 characters (or leave web.token out)")
+        return token
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is not None and not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"expected an http(s) URL such as https://news.example, got {url!r}")
+        return url.rstrip("/") if url else url
+
 
 class StoriesConfig(_Strict):
     # An article joins a near-duplicate published within this long of it.
@@ -172,6 +211,7 @@ class Config(_Strict):
     term_lists: dict[str, list[str]] = Field(default_factory=dict)
     topics: list[TopicConfig] = Field(default_factory=list)
     slack: SlackConfig = SlackConfig()
+    web: WebConfig = WebConfig()
     backfill: BackfillConfig = BackfillConfig()
     stories: StoriesConfig = StoriesConfig()
 

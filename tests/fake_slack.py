@@ -1,11 +1,12 @@
 """A fake Slack Web API and incoming-webhook server on 127.0.0.1 for the real slack_sdk client.
 
 It checks the bot token, records every request, keeps channel history (with message metadata)
-for chat.postMessage / conversations.history / conversations.list, validates every message
-against Slack's documented Block Kit limits, and can be told to answer the next requests (to
-any channel, or to one) with a 429 and Retry-After, a 5xx, an error code, or to hang (optionally
-after accepting the post, which is the case where the client cannot know whether the message
-arrived), or to go down (connections refused) and come back on the same port.
+for chat.postMessage / chat.update / conversations.history / conversations.list, takes
+interactive responses at its `response_url`, validates every message against Slack's
+documented Block Kit limits, and can be told to answer the next requests (to any channel, or to
+one) with a 429 and Retry-After, a 5xx, an error code, or to hang (optionally after accepting the
+post, which is the case where the client cannot know whether the message arrived), or to go down
+(connections refused) and come back on the same port.
 """
 
 from __future__ import annotations
@@ -60,6 +61,29 @@ def block_kit_violations(payload: dict[str, Any]) -> list[str]:
                     and len(element.get("text", "")) > 3000
                 ):
                     problems.append(f"{where}: element text over 3000 characters")
+        elif kind == "actions":
+            problems += [f"{where}: {p}" for p in _actions_violations(block)]
+    return problems
+
+
+def _actions_violations(block: dict[str, Any]) -> list[str]:
+    elements = block.get("elements") or []
+    problems = [] if 1 <= len(elements) <= 25 else ["needs 1-25 elements"]
+    action_ids = [e.get("action_id") for e in elements]
+    if len(set(action_ids)) != len(action_ids):
+        problems.append("action_ids must be unique in a block")
+    for element in elements:
+        if element.get("type") != "button":
+            continue
+        text = (element.get("text") or {}).get("text", "")
+        if (element.get("text") or {}).get("type") != "plain_text" or not 1 <= len(text) <= 75:
+            problems.append(f"button {element.get('action_id')}: text must be 1-75 plain_text")
+        if len(element.get("value", "")) > 2000:
+            problems.append(f"button {element.get('action_id')}: value over 2000 characters")
+        if len(element.get("url", "")) > 3000:
+            problems.append(f"button {element.get('action_id')}: url over 3000 characters")
+        if element.get("style") not in (None, "primary", "danger"):
+            problems.append(f"button {element.get('action_id')}: unknown style")
     return problems
 
 
@@ -84,6 +108,7 @@ class FakeSlack:
         }
     )
     posts: list[Post] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)  # chat.update and response_url
     requests: list[tuple[str, dict[str, Any], dict[str, str]]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     _script: list[tuple[str, str, float, str | None]] = field(default_factory=list)
@@ -130,6 +155,15 @@ class FakeSlack:
     def api_url(self) -> str:
         assert self.server is not None
         return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+
+    @property
+    def response_url(self) -> str:
+        """Where interactive payloads tell the app to respond (Slack's hooks.slack.com/actions)."""
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}/actions/T000/1/responsesecret"
+
+    def post_at(self, channel_id: str, ts: str) -> Post | None:
+        return next((p for p in self.posts if p.channel_id == channel_id and p.ts == ts), None)
 
     @property
     def webhook_url(self) -> str:
@@ -191,6 +225,8 @@ class FakeSlack:
         if method == "webhook":
             self._post("webhook", body)
             return 200, {}, "ok"
+        if path.startswith("/actions/"):
+            return self._respond(body)
         if path == "/api/" + method and headers.get("authorization") != f"Bearer {self.token}":
             return 200, {}, {"ok": False, "error": "invalid_auth"}
         if method == "chat.postMessage":
@@ -201,6 +237,8 @@ class FakeSlack:
                 return 200, {}, {"ok": False, "error": "is_archived"}
             post = self._post(str(body["channel"]), body)
             return 200, {}, {"ok": True, "channel": channel_id, "ts": post.ts}
+        if method == "chat.update":
+            return self._update(body)
         if method == "conversations.history":
             channel_id = body.get("channel")
             oldest = float(body.get("oldest", "0") or 0)
@@ -228,6 +266,33 @@ class FakeSlack:
                 {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}},
             )
         return 404, {}, {"ok": False, "error": "unknown_method"}
+
+    def _update(self, body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        """chat.update: replace a posted message's text and blocks, in place."""
+        channel_id = self._resolve(str(body.get("channel", "")))
+        post = self.post_at(channel_id or "", str(body.get("ts", "")))
+        if post is None:
+            return 200, {}, {"ok": False, "error": "message_not_found"}
+        return self._replace(post, body, {"ok": True, "channel": post.channel_id, "ts": post.ts})
+
+    def _respond(self, body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        """A response_url post with replace_original: the message the click came from is
+        replaced (the fake knows it as the latest post; Slack knows it from the URL)."""
+        if not body.get("replace_original") or not self.posts:
+            return 404, {}, "no_such_message"
+        return self._replace(self.posts[-1], body, "ok")
+
+    def _replace(self, post: Post, body: dict[str, Any], answer: Any) -> tuple[int, dict, Any]:
+        with self._lock:
+            payload = {k: v for k, v in body.items() if k in ("text", "blocks", "metadata")}
+            if isinstance(payload.get("blocks"), str):
+                payload["blocks"] = json.loads(payload["blocks"])
+            if isinstance(payload.get("metadata"), str):
+                payload["metadata"] = json.loads(payload["metadata"])
+            post.payload = {**post.payload, **payload}
+            self.updates.append({"channel": post.channel_id, "ts": post.ts, **payload})
+            self.violations += [f"update of {post.ts}: {v}" for v in block_kit_violations(payload)]
+        return 200, {}, answer
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -77,7 +77,13 @@ def test_dates_use_slack_formatting_with_a_utc_fallback():
 def test_an_alert_message_is_valid_block_kit():
     message = render_alert(alert())
     assert block_kit_violations(payload(message)) == []
-    assert [b["type"] for b in message.blocks] == ["header", "section", "context", "section"]
+    assert [b["type"] for b in message.blocks] == [
+        "header",
+        "section",
+        "context",
+        "section",
+        "actions",
+    ]
     assert message.metadata == {
         "event_type": "newswatch_alert",
         "event_payload": {"alert_ids": [1]},
@@ -141,3 +147,30 @@ def test_feed_text_loses_controls_bidi_overrides_and_slack_formatting():
         if text.get("type") == "mrkdwn"
     )
     assert block_kit_violations(payload(message)) == []
+
+
+def test_every_alert_and_digest_carries_the_feedback_buttons():
+    single = render_alert(alert(7), web_url="https://news.example")
+    digest = render_digest("T", [alert(i) for i in range(3)], web_url="https://news.example")
+    for message, value, url in (
+        (single, "7", "https://news.example/alerts/7"),
+        (digest, "0,1,2", "https://news.example/topics/defence"),
+    ):
+        (actions,) = [b for b in message.blocks if b["type"] == "actions"]
+        buttons = {e["action_id"]: e for e in actions["elements"]}
+        assert [e["text"]["text"] for e in actions["elements"]] == [
+            "Relevant",
+            "Not relevant",
+            "Mute this story",
+            "Open in newswatch",
+        ]
+        assert {e["value"] for e in actions["elements"]} == {value}
+        assert buttons["newswatch_open"]["url"] == url
+        assert block_kit_violations(payload(message)) == []
+    # Without a public address for the pages there is nowhere to open.
+    plain = render_alert(alert(7))
+    assert [e["action_id"] for e in plain.blocks[-1]["elements"]] == [
+        "newswatch_relevant",
+        "newswatch_not_relevant",
+        "newswatch_mute",
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
@@ -242,6 +244,10 @@ def test_signatures_are_stable_across_processes(seed):
     assert signature(*COPIES[0]).dtype == np.uint32 and signature(*COPIES[0]).shape == (64,)
 
 
+def without_ids(blocks: list[dict]) -> list[dict]:
+    return json.loads(re.sub(r'"value": "[0-9,]*"', '"value": ""', json.dumps(blocks)))
+
+
 def test_a_dry_run_previews_what_the_drain_then_sends(engine, tmp_path, fake_slack):
     from alerts.drain import preview
     from pipeline.config import BackfillConfig
@@ -261,7 +267,8 @@ def test_a_dry_run_previews_what_the_drain_then_sends(engine, tmp_path, fake_sla
     assert [a.feed_name for a in members] == ["Devdiscourse"]
     assert [c["feed"] for c in members[0].also_reported_by] == ["Reuters", "PTI"]
     assert setup.drain(engine, sleep=lambda s: None).sent == 1
-    assert fake_slack.posts[0].payload["blocks"] == message.blocks, "the preview was exact"
+    # Exact but for the alert ids on the buttons, which a preview cannot know yet.
+    assert without_ids(fake_slack.posts[0].payload["blocks"]) == without_ids(message.blocks)
     assert preview(engine, setup.topic_names, setup.destinations, setup.settings) == []
 
     ignoring = alert_setup(

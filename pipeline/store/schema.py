@@ -209,3 +209,45 @@ class FetchLogRow(Base):
     items_new: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     warning: Mapped[str | None] = mapped_column(Text)
+
+
+class LabelRow(Base):
+    """A person's judgement of one match: relevant or not, with who and when. One per (topic,
+    article): a second judgement replaces the first."""
+
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("topic_id", "article_id"), Index(None, "labelled_at"))
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    topic_id: Mapped[str] = mapped_column(Text)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(Text)  # "relevant" | "not_relevant"
+    labelled_by: Mapped[str] = mapped_column(Text)  # a display name: "ana", "web"
+    labelled_by_id: Mapped[str | None] = mapped_column(Text)  # Slack user id, when from Slack
+    source: Mapped[str] = mapped_column(Text)  # "slack" | "web"
+    labelled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StoryMuteRow(Base):
+    """A story a topic should say nothing more about: no follow-ups, no thread replies."""
+
+    __tablename__ = "story_mutes"
+    __table_args__ = (UniqueConstraint("topic_id", "story_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    topic_id: Mapped[str] = mapped_column(Text)
+    story_id: Mapped[int] = mapped_column(BigInteger)
+    muted_by: Mapped[str] = mapped_column(Text)
+    muted_by_id: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    muted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SlackRequestRow(Base):
+    """Signatures of recent signed Slack requests: a request seen before is a replay."""
+
+    __tablename__ = "slack_requests"
+    __table_args__ = (Index(None, "received_at"),)
+
+    signature: Mapped[str] = mapped_column(Text, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,114 @@
+"""`newswatch serve` (the pages and the Slack endpoint) and `newswatch labels export`."""
+
+from __future__ import annotations
+
+import csv
+import ipaddress
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from ..store.labels import LabelLine, label_lines
+from .app import (
+    ConfigOption,
+    DatabaseOption,
+    VerboseOption,
+    app,
+    err,
+    handles_errors,
+    load,
+    setup_logging,
+)
+
+labels_app = typer.Typer(help="Labels people gave to matches.", no_args_is_help=True)
+app.add_typer(labels_app, name="labels")
+EXPORT_COLUMNS = list(LabelLine.__dataclass_fields__)
+
+
+@app.command("serve")
+@handles_errors
+def serve_command(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default web.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default web.port, 8765).")] = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Serve the pages (topics, matches, explanations, labels, feeds) and the Slack buttons'
+    endpoint POST /slack/interactions."""
+    import uvicorn
+
+    from web.app import create_app
+    from web.site import open_site
+
+    setup_logging(verbose)
+    site = open_site(config, database_url)  # a bad config or an old schema stops here
+    settings = site.config
+    bind = host or settings.web.host
+    if site.token is None and not _loopback(bind):
+        err.print(
+            f"[yellow]warning:[/] serving on {bind} without web.token / NEWSWATCH_WEB_TOKEN: "
+            "anyone who can reach it can read the pages and give labels",
+            highlight=False,
+        )
+    if site.slack_check is None:
+        err.print(
+            "note: no slack.signing_secret / SLACK_SIGNING_SECRET: Slack button clicks "
+            "will be refused",
+            highlight=False,
+        )
+    uvicorn.run(
+        create_app(site),
+        host=bind,
+        port=port or settings.web.port,
+        log_level="info" if verbose else "warning",
+        proxy_headers=True,
+    )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@labels_app.command("export")
+@handles_errors
+def export_command(
+    output_format: Annotated[
+        Literal["csv", "jsonl"], typer.Option("--format", help="csv or jsonl.")
+    ] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+    topic: Annotated[str | None, typer.Option(help="Only this topic's labels.")] = None,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Every label (topic, article, label, who, when, title, URL, feed, score), newest first,
+    for evaluating and tuning topics."""
+    _, engine = load(config, database_url, verbose)
+    stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    count = 0
+    try:
+        writer = csv.DictWriter(stream, EXPORT_COLUMNS) if output_format == "csv" else None
+        if writer is not None:
+            writer.writeheader()
+        for line in label_lines(engine, topic_id=topic):
+            record = line.as_record()
+            if writer is not None:
+                writer.writerow(record)
+            else:
+                stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    finally:
+        if output:
+            stream.close()
+    err.print(f"{count} label(s) exported{f' to {output}' if output else ''}", highlight=False)

@@ -1,0 +1,93 @@
+"""`newswatch serve` and `newswatch labels export` as a user runs them (subprocesses)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+
+import httpx
+
+from pipeline import store
+from pipeline.store import labels
+from pipeline.store.schema import TopicMatchRow
+from tests.served import example_with_matches, newswatch_serve
+from tests.test_cli import copy_example, newswatch
+
+
+def test_serve_answers_and_a_bad_config_stops_it(tmp_path):
+    config = example_with_matches(tmp_path)
+    with newswatch_serve(config) as base:
+        page = httpx.get(f"{base}/")
+        assert page.status_code == 200 and "Defence secretary meetings" in page.text
+        assert httpx.get(f"{base}/topics/defence-secretary-meetings").status_code == 200
+    bad = newswatch("serve", "--config", str(tmp_path / "missing.yaml"), cwd=tmp_path)
+    assert bad.returncode == 1 and "missing.yaml: no such file" in bad.stderr
+
+
+def test_serve_with_a_token_from_the_environment_needs_it(tmp_path):
+    config = example_with_matches(tmp_path)
+    with newswatch_serve(config, env={"NEWSWATCH_WEB_TOKEN": "tok-1234567890"}) as base:
+        assert httpx.get(f"{base}/").status_code == 303
+        ok = httpx.get(f"{base}/", headers={"Authorization": "Bearer tok-1234567890"})
+        assert ok.status_code == 200
+
+
+def test_labels_export_as_csv_and_jsonl(tmp_path):
+    config = copy_example(tmp_path)
+    assert newswatch("run", "--config", str(config), cwd=config.parent).returncode == 0
+    engine = store.open_database(f"sqlite:///{config.parent / 'newswatch.db'}")
+    with engine.connect() as connection:
+        matched = connection.execute(
+            TopicMatchRow.__table__.select().order_by(TopicMatchRow.id)
+        ).all()
+    first, second = matched[0], matched[1]
+    now = datetime.now(UTC)
+    labels.set_label(
+        engine,
+        first.topic_id,
+        first.article_id,
+        "relevant",
+        labels.Reviewer("ana", "slack", "U1"),
+        now,
+    )
+    labels.set_label(
+        engine,
+        second.topic_id,
+        second.article_id,
+        "not_relevant",
+        labels.Reviewer("web", "web"),
+        now,
+    )
+    engine.dispose()
+
+    as_csv = newswatch("labels", "export", "--config", str(config), cwd=config.parent)
+    assert as_csv.returncode == 0 and "2 label(s) exported" in as_csv.stderr
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert {(r["topic_id"], int(r["article_id"]), r["label"], r["labelled_by"]) for r in rows} == {
+        (first.topic_id, first.article_id, "relevant", "ana"),
+        (second.topic_id, second.article_id, "not_relevant", "web"),
+    }
+    assert all(r["title"] and r["feed"] and float(r["score"]) > 0 for r in rows)
+
+    out = tmp_path / "labels.jsonl"
+    as_jsonl = newswatch(
+        "labels",
+        "export",
+        "--format",
+        "jsonl",
+        "--output",
+        str(out),
+        "--topic",
+        first.topic_id,
+        "--config",
+        str(config),
+        cwd=config.parent,
+    )
+    assert as_jsonl.returncode == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["topic_id"] for r in records} == {first.topic_id}
+    mine = next(r for r in records if r["article_id"] == first.article_id)
+    assert mine["labelled_by_id"] == "U1" and mine["source"] == "slack"
+    assert datetime.fromisoformat(mine["labelled_at"]).tzinfo is not None

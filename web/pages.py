@@ -1,0 +1,150 @@
+"""The read-only pages: topics, a topic's recent matches, an article's explanation, labels,
+feed health; and the login form when a token protects them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from pipeline import store
+from pipeline.score import document_for
+from pipeline.store import labels, review
+from pipeline.topics import Matcher, Topic
+
+from .access import SESSION_COOKIE, cookie_path, session_value, token_matches
+from .render import get_site, path_for, render
+from .site import Site
+
+router = APIRouter()
+login_router = APIRouter()
+Days = Annotated[int, Query(ge=1, le=3650)]
+
+
+def topic_or_404(site: Site, topic_id: str) -> Topic:
+    topic = site.topics.get(topic_id)
+    if topic is None:
+        raise HTTPException(404, f"no topic {topic_id!r} in the config")
+    return topic
+
+
+@router.get("/", name="topics")
+def topics_page(request: Request, days: Days = 7) -> Response:
+    site = get_site(request)
+    since = datetime.now(UTC) - timedelta(days=days)
+    activity = review.topic_activity(site.engine, since)
+    return render(
+        request,
+        "topics.html",
+        topics=list(site.topics.values()),
+        activity=activity,
+        days=days,
+    )
+
+
+@router.get("/topics/{topic_id}", name="topic")
+def topic_page(request: Request, topic_id: str, days: Days = 7) -> Response:
+    site = get_site(request)
+    topic = topic_or_404(site, topic_id)
+    since = datetime.now(UTC) - timedelta(days=days)
+    matches = review.recent_matches(site.engine, topic.id, since)
+    return render(
+        request,
+        "topic.html",
+        topic=topic,
+        matches=matches,
+        labels=labels.labels_for(site.engine, topic.id, [m.article_id for m in matches]),
+        mutes=labels.mutes_for(
+            site.engine, topic.id, [m.story_id for m in matches if m.story_id is not None]
+        ),
+        days=days,
+    )
+
+
+@router.get("/topics/{topic_id}/articles/{article_id}", name="explain")
+def explain_page(request: Request, topic_id: str, article_id: int) -> Response:
+    """The explanation `newswatch topics explain TOPIC --article ID` prints, as a page."""
+    site = get_site(request)
+    topic = topic_or_404(site, topic_id)
+    article = store.get_article(site.engine, article_id)
+    if article is None:
+        raise HTTPException(404, f"no stored article with id {article_id}")
+    story_id = labels.story_of(site.engine, article_id)
+    return render(
+        request,
+        "explain.html",
+        topic=topic,
+        article=article,
+        match=Matcher([topic]).explain(topic.id, document_for(article)),
+        stored=review.stored_match(site.engine, topic.id, article_id),
+        label=labels.labels_for(site.engine, topic.id, [article_id]).get(article_id),
+        story_id=story_id,
+        mute=labels.mutes_for(site.engine, topic.id, [story_id]).get(story_id)
+        if story_id is not None
+        else None,
+    )
+
+
+@router.get("/alerts/{alert_id}", name="alert")
+def alert_page(request: Request, alert_id: int) -> Response:
+    """Where "Open in newswatch" leads: the explanation of the alert's article."""
+    subject = review.alert_subject(get_site(request).engine, alert_id)
+    if subject is None:
+        raise HTTPException(404, f"no alert {alert_id}")
+    where = path_for(request, "explain", topic_id=subject[0], article_id=subject[1])
+    return RedirectResponse(where, status_code=303)
+
+
+@router.get("/labels", name="labels")
+def labels_page(request: Request, topic: str | None = None) -> Response:
+    site = get_site(request)
+    lines = list(labels.label_lines(site.engine, topic_id=topic, limit=500))
+    return render(request, "labels.html", lines=lines, topic=topic, topics=site.topics)
+
+
+@router.get("/feeds", name="feeds")
+def feeds_page(request: Request) -> Response:
+    site = get_site(request)
+    configured = [f.name for f in site.config.feeds]
+    health = store.feed_health(site.engine, configured)
+    known = {h.name for h in health}
+    return render(
+        request,
+        "feeds.html",
+        health=health,
+        never=[name for name in configured if name not in known],
+    )
+
+
+@login_router.get("/login", name="login_form")
+def login_form(request: Request, next: str = "/") -> Response:
+    return render(request, "login.html", next=next, failed=False)
+
+
+@login_router.post("/login", name="login")
+def login(
+    request: Request, token: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
+) -> Response:
+    site = get_site(request)
+    if not token_matches(site, token):
+        return render(request, "login.html", 401, next=next, failed=True)
+    response = RedirectResponse(safe_next(request, next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_value(token),
+        httponly=True,
+        samesite="strict",
+        path=cookie_path(request),
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+def safe_next(request: Request, target: str) -> str:
+    """A redirect target on this site only: a path, not //elsewhere or a full URL."""
+    root = request.scope.get("root_path", "")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return root + "/"
+    return target if root and target.startswith(root) else root + target

@@ -1,0 +1,59 @@
+"""What the web app serves from: the config, the database, the topics, and its secrets.
+
+Opened once per process (by `newswatch serve` before it listens, or by the Airflow plugin on
+the first request) and kept for the app's life.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from alerts.destinations import _secret
+from alerts.interactions import MessageUpdater, RequestCheck
+from pipeline import store
+from pipeline.config import Config, compile_topics, load_config
+from pipeline.config import database_url as resolve_database_url
+from pipeline.errors import ConfigError
+from pipeline.topics import Topic
+
+
+@dataclass
+class Site:
+    config: Config
+    engine: Engine
+    topics: dict[str, Topic]
+    slack_check: RequestCheck | None  # None: no signing secret, so every click is refused
+    updater: MessageUpdater
+    token: str | None  # when set, the pages need it (a login cookie or a Bearer header)
+    user_header: str | None  # trusted header naming the user (set by an auth proxy)
+
+    def __repr__(self) -> str:
+        return f"Site(database={self.engine.url!r}, topics={list(self.topics)}, token=[redacted])"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_site(config_path: str | Path | None = None, database_url: str | None = None) -> Site:
+    """Load the config (NEWSWATCH_CONFIG when no path is given) and open the database."""
+    config = load_config(config_path).config
+    engine = store.open_database(resolve_database_url(config, database_url))
+    slack = config.slack
+    signing_secret = _secret(slack.signing_secret) or os.environ.get("SLACK_SIGNING_SECRET")
+    token = _secret(slack.token) or os.environ.get("SLACK_BOT_TOKEN") or None
+    web_token = _secret(config.web.token) or os.environ.get("NEWSWATCH_WEB_TOKEN") or None
+    if web_token is not None and len(web_token) < 12:
+        raise ConfigError("NEWSWATCH_WEB_TOKEN: expected at least 12 characters")
+    return Site(
+        config=config,
+        engine=engine,
+        topics={t.id: t for t in compile_topics(config)},
+        slack_check=RequestCheck(signing_secret, engine) if signing_secret else None,
+        updater=MessageUpdater(token, base_url=slack.api_url, timeout=slack.timeout),
+        token=web_token,
+        user_header=config.web.user_header,
+    )
