@@ -1,6 +1,6 @@
 """Precision and recall of the example topics on the labelled set, for the tuning and test halves.
 
-Run by hand:  python benchmarks/topic_eval.py [--show-test-misses]
+Run by hand:  python benchmarks/topic_eval.py [--show-test-misses | --tuning-only]
 
 The set is tests/data/topic_eval/: every item of the corpus news feeds plus a few added items,
 labelled by reading against each topic's written definition (definitions.md), and split by feed
@@ -196,6 +196,11 @@ def main() -> None:
     parser.add_argument(
         "--show-test-misses", action="store_true", help="also list the test half's misses"
     )
+    parser.add_argument(
+        "--tuning-only",
+        action="store_true",
+        help="while tuning: the tuning half only, test figures neither shown nor written",
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     evaluation = evaluate()
@@ -205,7 +210,7 @@ def main() -> None:
         "labels": "tests/data/topic_eval/labels.csv",
         "scope": "precision and recall over English items; non-English items apart",
     }
-    for half in HALVES:
+    for half in ("tuning",) if args.tuning_only else HALVES:
         items = evaluation.in_half(half)
         english = sum(1 for i in items if i.lang == "en")
         misses = half == "tuning" or args.show_test_misses
@@ -218,6 +223,8 @@ def main() -> None:
             "topics": _counts_report(counts, with_misses=True),
             "non_english": _non_english(items),
         }
+    if args.tuning_only:
+        return
     checks = _checks(evaluation)
     report["checks"] = checks
     print("motivating article caught by the defence topic:", checks["motivating_article_caught"])
