@@ -7,7 +7,7 @@ mark are written in one transaction, so a crash rescoring a batch stores nothing
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
@@ -17,7 +17,7 @@ from .records import StoredArticle, TopicMatch
 from .store import matches as match_store
 from .store.stories import assign_stories
 from .stories import DEFAULT_WINDOW
-from .topics import Document, Match, Matcher, Topic
+from .topics import NEAR_MISS_MARGIN, Document, Match, Matcher, NearMiss, Topic, near_miss
 
 BATCH_SIZE = 500
 
@@ -81,3 +81,30 @@ def backtest(
         for match in matcher.match(document_for(article)):
             if match.passed:
                 yield article, match
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleNearMiss:
+    article: StoredArticle
+    near_miss: NearMiss
+
+
+def near_misses(
+    engine: Engine,
+    topic: Topic,
+    since: datetime,
+    *,
+    margin: float = NEAR_MISS_MARGIN,
+    limit: int | None = None,
+) -> list[ArticleNearMiss]:
+    """Stored articles published since `since` that the topic nearly caught (see
+    `topics.nearmiss`), most promising first, then newest; writes nothing. A disabled topic
+    is looked at as if it were enabled."""
+    matcher = Matcher([replace(topic, enabled=True)])
+    found = []
+    for article in match_store.articles_since(engine, since):
+        miss = near_miss(matcher, topic.id, document_for(article), margin=margin)
+        if miss is not None:
+            found.append(ArticleNearMiss(article, miss))
+    found.sort(key=lambda f: (-f.near_miss.promise, -f.article.published_at.timestamp()))
+    return found if limit is None else found[:limit]

@@ -1,9 +1,10 @@
 """Match every topic against an article in one pass, score it, and explain why.
 
 All topics' terms become patterns of one Aho-Corasick automaton over the article's words coded
-by stem (`scan`), so an article is scanned once however many topics there are. A topic's boolean query is evaluated only when one of its positive terms occurred (the
-prefilter of stored-query engines such as Lucene's Monitor); most topics are never looked at for
-most articles.
+by stem (`scan`), so an article is scanned once however many topics there are. A topic's
+boolean query is evaluated only when one of its positive terms occurred (the prefilter of
+stored-query engines such as Lucene's Monitor); most topics are never looked at for most
+articles.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .analysis import stem
 from .folding import WORD, words
@@ -79,9 +79,10 @@ class And:
 @dataclass(frozen=True, slots=True)
 class Or:
     children: tuple[Node, ...]
+    label: str = field(default="", compare=False)  # the term list it came from, as `@name`
 
     def __str__(self) -> str:
-        return "(" + " OR ".join(map(str, self.children)) + ")"
+        return self.label or "(" + " OR ".join(map(str, self.children)) + ")"
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +248,8 @@ class _Parser:
             raise QueryError(f"term list @{name} is empty", token.column)
         nodes = [_term(entry, fields, token.column) for entry in entries]
         terms = tuple(t for n in nodes for t in (n.children if isinstance(n, Or) else (n,)))
-        return terms[0] if len(terms) == 1 else Or(terms)
+        label = f"@{name}" if fields == FIELDS else f"{'|'.join(fields)}:@{name}"
+        return terms[0] if len(terms) == 1 else Or(terms, label)
 
 
 _HYPHENATED = re.compile(r"^[^\W_]+(?:-[^\W_]+)+$")
