@@ -38,6 +38,7 @@ TITLE_WEIGHT = 1.0
 SUMMARY_CURVE = ((20, 0.9), (40, 0.55), (80, 0.35), (120, 0.3))
 CONTENT_CURVE = ((40, 0.75), (80, 0.45), (150, 0.3), (300, 0.2))
 REPEAT = 0.25
+POOL_CAP = 1.6
 CLOSE, FAR, APART = 12, 80, 0.7
 
 
@@ -108,17 +109,18 @@ def compile_scorer(node: Node, positions_of: Callable[[Term], TermPositions]) ->
         return lambda scan, allowed: (0.0, [])
     if isinstance(node, Or):
         leaves, others = _alternatives(node)
-        getters = [positions_of(t) for t in leaves]
+        # terms spelled differently but matched alike (polls, polling) are one term
+        getters = list(dict.fromkeys(positions_of(t) for t in leaves))
         scorers = [compile_scorer(c, positions_of) for c in others]
 
         def alternatives(scan: Scored, allowed: frozenset[Position] | None) -> tuple[float, list]:
-            missing, positions = 1.0, []
+            found_terms = []
             for get in getters:
                 found = _only(get(scan), allowed)
                 if found:
-                    missing *= 1 - term_evidence(found)
-                    positions += found
-            best = 1 - missing
+                    found_terms.append((term_evidence(found), found))
+            best = pool(found_terms, scan.offsets) if found_terms else 0.0
+            positions = [p for _, found in found_terms for p in found]
             for scorer in scorers:
                 value, found = scorer(scan, allowed)
                 best = max(best, value)
@@ -160,6 +162,24 @@ def compile_scorer(node: Node, positions_of: Callable[[Term], TermPositions]) ->
         return mean * together(lines, scan.offsets), [p for found in lines for p in found]
 
     return all_of
+
+
+def pool(terms: list[tuple[float, list[Position]]], offsets: tuple[int, int, int]) -> float:
+    """Alternatives' evidence: the strongest term, made more certain by each other term
+    stated near it (1 - the product of 1 - each, a term counting less the farther it stands,
+    nothing from FAR words away), and at most POOL_CAP times the strongest: many words deep
+    in the body still make a weak case."""
+    if len(terms) == 1:
+        return terms[0][0]
+    terms = sorted(terms, key=lambda t: -t[0])
+    best, anchor = terms[0]
+    line = sorted(offsets[p[0]] + p[1] for p in anchor)
+    missing = 1 - best
+    for value, found in terms[1:]:
+        gap = _nearest(sorted(offsets[p[0]] + p[1] for p in found), line)
+        if gap < FAR:
+            missing *= 1 - value * (1.0 if gap <= CLOSE else (FAR - gap) / (FAR - CLOSE))
+    return min(1 - missing, POOL_CAP * best)
 
 
 def together(parts: Sequence[Collection[Position]], offsets: tuple[int, int, int]) -> float:

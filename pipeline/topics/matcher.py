@@ -70,6 +70,7 @@ class Matcher:
                 frozenset(self._terms[id(t)][0].pattern for t in terms(topic.query))
             )
         self._scorers: dict[int, Scorer] = {}  # id(node) -> its compiled scorer
+        self._getters: dict[tuple[object, ...], Callable[[Scan], list[Position] | None]] = {}
         # Fast yes/no tests per topic; positions, scores and explanations only for a yes.
         self._tests = [
             (self._boolean(t.query), self._boolean(t.exclude) if t.exclude else None)
@@ -127,10 +128,20 @@ class Matcher:
         return round(scorer(scan, None)[0], 3)
 
     def _positions_getter(self, term: Term) -> Callable[[Scan], list[Position] | None]:
+        """The function from a scan to the term's positions: one per distinct way of matching
+        (terms matched alike share it, and scorers count them once)."""
         atom, mask = self._terms[id(term)]
-        if mask == _ALL_FIELDS:
-            return lambda scan: scan.positions(atom)
-        return lambda scan: [p for p in scan.positions(atom) or () if mask >> p[0] & 1]
+        key = (atom.pattern, atom.check, atom.words, mask)
+        getter = self._getters.get(key)
+        if getter is None:
+            if mask == _ALL_FIELDS:
+                getter = lambda scan: scan.positions(atom)  # noqa: E731
+            else:
+                getter = lambda scan: [  # noqa: E731
+                    p for p in scan.positions(atom) or () if mask >> p[0] & 1
+                ]
+            self._getters[key] = getter
+        return getter
 
     def _boolean(self, node: Node) -> Callable[[Scan], bool]:
         """Compile `node` into one yes/no function of a scan. AND, OR and NOT need only
