@@ -7,7 +7,7 @@ mark are written in one transaction, so a crash rescoring a batch stores nothing
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
@@ -17,7 +17,7 @@ from .records import StoredArticle, TopicMatch
 from .store import matches as match_store
 from .store.stories import assign_stories
 from .stories import DEFAULT_WINDOW
-from .topics import NEAR_MISS_MARGIN, Document, Match, Matcher, NearMiss, Topic, near_miss
+from .topics import NEAR_MISS_MARGIN, Document, Match, Matcher, NearMiss, NearMisses, Topic
 
 BATCH_SIZE = 500
 
@@ -100,10 +100,10 @@ def near_misses(
     """Stored articles published since `since` that the topic nearly caught (see
     `topics.nearmiss`), most promising first, then newest; writes nothing. A disabled topic
     is looked at as if it were enabled."""
-    matcher = Matcher([replace(topic, enabled=True)])
+    finder = NearMisses(topic, margin=margin)
     found = []
     for article in match_store.articles_since(engine, since):
-        miss = near_miss(matcher, topic.id, document_for(article), margin=margin)
+        miss = finder(document_for(article))
         if miss is not None:
             found.append(ArticleNearMiss(article, miss))
     found.sort(key=lambda f: (-f.near_miss.promise, -f.article.published_at.timestamp()))

@@ -231,3 +231,20 @@ def test_backfill_command_stores_the_window_and_sends_one_digest_per_topic(tmp_p
     assert "alerts: 0 sent" in again.stdout
     bad = newswatch("backfill", "--from", "yesterday", "--to", end, "-c", str(config), cwd=tmp_path)
     assert bad.returncode == 2 and "expected a date" in bad.stderr
+
+
+def test_topics_near_misses_lists_what_the_topic_nearly_caught(tmp_path):
+    config = copy_example(tmp_path)
+    newswatch("poll", "-c", str(config), cwd=tmp_path)
+    result = newswatch(
+        "topics", "near-misses", "defence-secretary-meetings", "--since", "100000d",
+        "-c", str(config), cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Cricket board meeting" in result.stdout  # a title may wrap in its column
+    assert "excluded: title:cricket (title)" in result.stdout
+    assert "State legislator" in result.stdout
+    assert "missing clause: @defence_officials" in result.stdout
+    assert "near miss(es)" in result.stdout
+    bad = newswatch("topics", "near-misses", "nope", "-c", str(config), cwd=tmp_path)
+    assert bad.returncode == 1 and "no topic 'nope'" in bad.stderr

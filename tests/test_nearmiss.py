@@ -10,7 +10,7 @@ from pipeline.config import load_config
 from pipeline.poll import poll
 from pipeline.score import near_misses
 from pipeline.store.schema import ArticleRow, TopicMatchRow
-from pipeline.topics import Document, Matcher, MissKind, compile_topic, near_miss
+from pipeline.topics import Document, MissKind, compile_topic, near_miss
 from tests.conftest import EXAMPLES
 
 LISTS = {
@@ -22,8 +22,8 @@ TOPIC = compile_topic(
 )
 
 
-def miss(document: Document):
-    return near_miss(Matcher([TOPIC]), "defence", document)
+def miss(document: Document, topic=TOPIC):
+    return near_miss(topic, document)
 
 
 def test_all_clauses_but_one_is_a_near_miss_naming_the_missing_clause():
@@ -73,3 +73,17 @@ def test_stored_articles_most_promising_first_and_nothing_written(engine):
         assert connection.execute(select(func.count()).select_from(TopicMatchRow)).scalar() == 0
         unscored = ArticleRow.scored_at.is_(None)
         assert connection.execute(select(func.count()).where(unscored)).scalar() == 8
+
+
+def test_one_alternative_of_an_or_missing_a_part_and_a_near_too_far_apart_are_near_misses():
+    topic = compile_topic(
+        "d", "D", "(@offices NEAR/5 @meeting) OR (tariff AND steel)", term_lists=LISTS
+    )
+    alone = miss(Document("Defence minister unveils the budget"), topic)
+    assert alone is not None and alone.missing == ("@meeting",)
+    apart = " ".join(f"w{i}" for i in range(10))
+    far = miss(Document(f"Defence minister {apart} meets counterpart"), topic)
+    assert far is not None and far.missing == ("(@offices NEAR/5 @meeting) (too far apart)",)
+    assert far.promise > alone.promise
+    assert miss(Document("Steel output rises"), topic).missing == ("tariff",)
+    assert miss(Document("Defence minister meets counterpart"), topic) is None  # passes

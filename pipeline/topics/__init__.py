@@ -4,7 +4,7 @@ from .analysis import stem
 from .explanation import ClauseExplanation, Explanation, Snippet, TermHit
 from .folding import fold, words
 from .matcher import Document, Match, Matcher
-from .nearmiss import NEAR_MISS_MARGIN, MissKind, NearMiss, near_miss
+from .nearmiss import NEAR_MISS_MARGIN, MissKind, NearMiss, NearMisses, near_miss
 from .query import QueryError, parse_query
 from .topic import Topic, TopicQueryError, compile_topic
 
@@ -17,6 +17,7 @@ __all__ = [
     "Matcher",
     "MissKind",
     "NearMiss",
+    "NearMisses",
     "QueryError",
     "Snippet",
     "TermHit",

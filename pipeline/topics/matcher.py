@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 import ahocorasick
 
@@ -205,21 +206,18 @@ class Matcher:
         misses are looked for with."""
         topic = self.topic(topic_id)
         scan = self._scan(document)
-        if self._patterns_of[self.topics.index(topic)].isdisjoint(scan.ends):
+        if self._patterns_of[self.topics.index(topic)].isdisjoint(scan.present):
             return None
         return self._explained(topic, scan)
 
     def _scan(self, document: Document) -> Scan:
         """Encode the document and run the automaton once over its codes."""
-        coded, tokens, starts, ends = encode(document, self._lexicon)
-        if self._automaton is not None:
-            for end, pattern in self._automaton.iter(coded):
-                found = ends.get(pattern)
-                if found is None:
-                    ends[pattern] = [end]
-                else:
-                    found.append(end)
-        return Scan(document, tokens, starts, ends, frozenset(ends), self._lexicon.width)
+        coded, tokens, starts, words = encode(document, self._lexicon)
+        # in C: the hits sorted by pattern (stably, so each pattern's stay in text order)
+        hits = sorted(self._automaton.iter(coded), key=_PATTERN) if self._automaton else []
+        keys = list(map(_PATTERN, hits))
+        present = frozenset(keys).union(words)
+        return Scan(document, tokens, starts, hits, keys, words, present, self._lexicon.width)
 
     def _explained(self, topic: Topic, scan: Scan, score: float | None = None) -> Match:
         """The topic's full verdict: the query, the exclusion, the score, and why."""
@@ -308,6 +306,8 @@ class _Evaluator:
             for position in positions:
                 by_field.setdefault(position[0], []).append(position)
             for index, mentions in sorted(by_field.items()):
+                # the first few mentions say where a term stands; a long body can hold dozens
+                mentions = mentions[:MENTIONS_SHOWN]
                 spans = tuple(self.scan.char_span(p) for p in mentions)
                 found.append(
                     TermHit(
@@ -323,6 +323,8 @@ class _Evaluator:
 
 
 _ALL_FIELDS = (1 << len(FIELDS)) - 1
+MENTIONS_SHOWN = 5  # per term and field, in explanations
+_PATTERN = itemgetter(1)
 
 
 def _positive_terms(node: Node) -> list[Term]:

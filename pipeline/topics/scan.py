@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice, product
@@ -149,9 +150,11 @@ class Scan:
     document: Document
     tokens: list[str]  # the folded words of all fields, SEPARATOR between fields
     field_starts: tuple[int, int, int]  # word number where title, summary, content begin
-    # pattern -> where its matches are, ascending: for STEMS patterns the offset of the last
-    # code character, for WORDS patterns the number of the first word
-    ends: dict[int, list[int]]
+    # the automaton's hits, (offset of the last code character, pattern), by pattern then
+    # offset, and their patterns alone, to find a pattern's run by bisection
+    hits: list[tuple[int, int]]
+    keys: list[int]
+    words: dict[int, list[int]]  # exact-word and prefix pattern -> number of its first words
     present: frozenset[int]  # the patterns that occurred
     width: int  # characters per word code
     _positions: dict[int, list[Position]] = field(default_factory=dict)  # id(atom) -> ...
@@ -172,15 +175,17 @@ class Scan:
 
     def positions(self, atom: Atom) -> list[Position] | None:
         found = self._positions.get(id(atom))  # a matcher keeps its atoms: ids are stable
-        if found is not None or atom.pattern not in self.ends:
+        if found is not None or atom.pattern not in self.present:
             return found
         _, summary_at, content_at = self.field_starts
-        ends = self.ends[atom.pattern]
         if atom.kind == STEMS:
             width, before = self.width, atom.words - 1 - (atom.check is not None)
-            firsts = [end // width - before for end in ends]
+            run = self.hits[
+                bisect_left(self.keys, atom.pattern) : bisect_right(self.keys, atom.pattern)
+            ]
+            firsts = [end // width - before for end, _ in run]
         else:
-            firsts = ends
+            firsts = self.words[atom.pattern]
         found = []
         for word in firsts:
             if atom.check is not None:
