@@ -7,9 +7,11 @@ in the body. Then, bottom up through the query:
 
 - a term is as strong as its best mention; one more mention of the same term adds a little
   (a quarter of its weight, of what is left), so repeating a word does not make a case;
-- alternatives (`a OR b`, a term list) pool their distinct terms: each one that occurs makes
-  the clause more certain (1 - the product of 1 - each), so several different words count
-  more than one word said again;
+- alternatives (`a OR b`, a term list) start from their strongest term, and each other term
+  stated near it (within 12 words, counting less up to 80 words away, then not at all) makes
+  the clause more certain (1 - the product of 1 - each), up to 1.6 times the strongest: several
+  different words near each other count more than one word said again, and many words deep in
+  the body still make a weak case;
 - all-of (`a AND b`, `a NEAR b`) takes the geometric mean of its parts, times how close
   together they stand: 1 when the nearest mentions of each part are within 12 words (the
   headline and the start of the summary read together), fading to 0.7 at 80 words apart.
@@ -29,9 +31,7 @@ from itertools import pairwise
 from typing import Any, Protocol
 
 from .query import Near, Node, Not, Or, Term
-
-# A run of words in one field: (field index, first word, last word + 1).
-Position = tuple[int, int, int]
+from .scan import Position
 
 TITLE_WEIGHT = 1.0
 # (word number, weight) points; linear between them, flat after the last.

@@ -152,6 +152,8 @@ class Matcher:
         constants: dict[str, object] = {}
         expression = self._expression(node, constants)
         source = f"def test(scan):\n    present = scan.present\n    return {expression}\n"
+        # The source holds only pattern numbers and names of our constants, never query or
+        # article text.
         exec(compile(source, "<topic test>", "exec"), constants)
         return constants["test"]  # type: ignore[return-value]
 
