@@ -1,18 +1,24 @@
-"""Precision and recall of the example topics on the hand-labelled real-world set.
+"""Precision and recall of the example topics on the labelled set, for the tuning and test halves.
 
-Run by hand:  python benchmarks/topic_eval.py
-The set is tests/data/topic_eval.csv (items from ten real news feeds in tests/data/corpus,
-labelled by reading them, before the queries were written). The same numbers are enforced by
-tests/test_topic_eval.py; this script also lists every miss and writes
-benchmarks/results/topic_eval.json.
+Run by hand:  python benchmarks/topic_eval.py [--show-test-misses | --tuning-only]
+
+The set is tests/data/topic_eval/: every item of the corpus news feeds plus a few added items,
+labelled by reading against each topic's written definition (definitions.md), and split by feed
+into a tuning half and a test half (split.csv). Queries are tuned on the tuning half only, so
+this prints the tuning half's misses and only the test half's figures (pass
+--show-test-misses to list those too, once tuning is over). Precision and recall are over
+English items (the example topics are English queries); non-English items are reported
+apart. Figures go to benchmarks/results/topic_eval.json.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import logging
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,10 +30,26 @@ from pipeline.config import compile_topics, load_config  # noqa: E402
 from pipeline.parse import parse_bytes  # noqa: E402
 from pipeline.topics import Document, Matcher  # noqa: E402
 
-LABELS = ROOT / "tests/data/topic_eval.csv"
-CORPUS = ROOT / "tests/data/corpus/news_feeds"
+DATA = ROOT / "tests/data"
+LABELS = DATA / "topic_eval/labels.csv"
+SPLIT = DATA / "topic_eval/split.csv"
 CONFIG = ROOT / "examples/newswatch.yaml"
 RESULTS = ROOT / "benchmarks/results"
+HALVES = ("tuning", "test")
+DEFENCE = "defence-secretary-meetings"
+MOTIVATING = ("motivating-title-first-paragraph", "motivating-full-text", "motivating-title-dek")
+HARD_NEGATIVE = "hard-negative-"
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    feed: str
+    guid: str
+    lang: str
+    title: str
+    half: str
+    relevant: frozenset[str]  # topic ids
+    predicted: frozenset[str]  # topic ids that passed
 
 
 @dataclass
@@ -49,64 +71,164 @@ class Counts:
     def recall(self) -> float:
         return self.true_positives / self.positives if self.positives else 1.0
 
+    def add(self, item: Item, topic: str) -> None:
+        label, hit = topic in item.relevant, topic in item.predicted
+        if label and hit:
+            self.true_positives += 1
+        elif hit:
+            self.false_positives.append(item.title)
+        elif label:
+            self.false_negatives.append(item.title)
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    topics: tuple[str, ...]
+    items: tuple[Item, ...]
+
+    def counts(self, half: str) -> dict[str, Counts]:
+        """Per topic, over the half's English items."""
+        counts = {topic: Counts() for topic in self.topics}
+        for item in self.items:
+            if item.half == half and item.lang == "en":
+                for topic in self.topics:
+                    counts[topic].add(item, topic)
+        return counts
+
+    def in_half(self, half: str) -> list[Item]:
+        return [i for i in self.items if i.half == half]
+
+    def by_guid(self, guid: str) -> Item:
+        return next(i for i in self.items if i.guid == guid)
+
 
 def _articles(feed: str) -> dict[str, object]:
-    parsed = parse_bytes((CORPUS / feed).read_bytes(), "https://feeds.example.net/" + feed)
+    path = DATA / feed
+    parsed = parse_bytes(path.read_bytes(), "https://feeds.example.net/" + path.name)
     return {a.guid: a for a in parsed.articles}
 
 
-def evaluate() -> tuple[int, dict[str, Counts]]:
-    """(items labelled, counts per topic) for the example config's topics."""
-    matcher = Matcher(compile_topics(load_config(CONFIG).config))
-    with LABELS.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(line for line in handle if not line.startswith("#")))
-    topic_columns = [c for c in rows[0] if c not in ("feed", "guid", "title")]
-    counts = {column.replace("_", "-"): Counts() for column in topic_columns}
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def evaluate(config: Path = CONFIG) -> Evaluation:
+    """Every labelled item with its labels, its half, and the topics it passed."""
+    matcher = Matcher(compile_topics(load_config(config).config))
+    rows = _read_csv(LABELS)
+    halves = {row["feed"]: row["half"] for row in _read_csv(SPLIT)}
+    columns = [c for c in rows[0] if c not in ("feed", "guid", "lang", "title")]
+    topics = tuple(column.replace("_", "-") for column in columns)
     feeds: dict[str, dict[str, object]] = {}
+    items = []
     for row in rows:
         if row["feed"] not in feeds:
             feeds[row["feed"]] = _articles(row["feed"])
         article = feeds[row["feed"]][row["guid"]]
         document = Document(article.title, article.summary, article.content)  # type: ignore[attr-defined]
-        predicted = {m.topic.id for m in matcher.match(document) if m.passed}
-        for column in topic_columns:
-            topic = column.replace("_", "-")
-            label, hit = row[column] == "1", topic in predicted
-            if label and hit:
-                counts[topic].true_positives += 1
-            elif hit:
-                counts[topic].false_positives.append(row["title"])
-            elif label:
-                counts[topic].false_negatives.append(row["title"])
-    return len(rows), counts
+        relevant = frozenset(t for t, c in zip(topics, columns, strict=True) if row[c] == "1")
+        predicted = frozenset(m.topic.id for m in matcher.match(document) if m.passed)
+        items.append(
+            Item(
+                row["feed"],
+                row["guid"],
+                row["lang"],
+                row["title"],
+                halves[row["feed"]],
+                relevant,
+                predicted & set(topics),
+            )
+        )
+    return Evaluation(topics, tuple(items))
+
+
+def _counts_report(counts: dict[str, Counts], with_misses: bool) -> dict[str, object]:
+    report: dict[str, object] = {}
+    for topic, c in counts.items():
+        entry: dict[str, object] = {
+            "positives": c.positives,
+            "predicted": c.true_positives + len(c.false_positives),
+            "true_positives": c.true_positives,
+            "precision": round(c.precision, 3),
+            "recall": round(c.recall, 3),
+        }
+        if with_misses:
+            entry["false_positives"] = c.false_positives
+            entry["false_negatives"] = c.false_negatives
+        report[topic] = entry
+    return report
+
+
+def _print_counts(counts: dict[str, Counts], misses: bool) -> None:
+    for topic, c in counts.items():
+        print(
+            f"  {topic:28s} positives {c.positives:3d}  precision {c.precision:.2f}  "
+            f"recall {c.recall:.2f}  (fp {len(c.false_positives)}, fn {len(c.false_negatives)})"
+        )
+        if misses:
+            for title in c.false_positives:
+                print(f"      false positive: {title}")
+            for title in c.false_negatives:
+                print(f"      missed:         {title}")
+
+
+def _checks(evaluation: Evaluation) -> dict[str, object]:
+    motivating = {g: DEFENCE in evaluation.by_guid(g).predicted for g in MOTIVATING}
+    negatives = {
+        i.guid: sorted(i.predicted) for i in evaluation.items if i.guid.startswith(HARD_NEGATIVE)
+    }
+    return {"motivating_article_caught": motivating, "hard_negatives_matched": negatives}
+
+
+def _non_english(items: Iterable[Item]) -> dict[str, int]:
+    items = [i for i in items if i.lang != "en"]
+    return {
+        "items": len(items),
+        "relevant": sum(len(i.relevant) for i in items),
+        "matched": sum(len(i.predicted) for i in items),
+        "matched_rightly": sum(len(i.predicted & i.relevant) for i in items),
+    }
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--show-test-misses", action="store_true", help="also list the test half's misses"
+    )
+    parser.add_argument(
+        "--tuning-only",
+        action="store_true",
+        help="while tuning: the tuning half only, test figures neither shown nor written",
+    )
+    args = parser.parse_args()
     logging.disable(logging.WARNING)
-    items, counts = evaluate()
+    evaluation = evaluate()
     report: dict[str, object] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "items": items,
         "config": "examples/newswatch.yaml",
-        "topics": {},
+        "labels": "tests/data/topic_eval/labels.csv",
+        "scope": "precision and recall over English items; non-English items apart",
     }
-    print(f"{items} hand-labelled items (tests/data/topic_eval.csv)")
-    for topic, c in counts.items():
-        print(
-            f"{topic:28s} positives {c.positives:3d}  precision {c.precision:.2f}  "
-            f"recall {c.recall:.2f}  (fp {len(c.false_positives)}, fn {len(c.false_negatives)})"
-        )
-        for title in c.false_positives:
-            print(f"    false positive: {title}")
-        for title in c.false_negatives:
-            print(f"    missed:         {title}")
-        report["topics"][topic] = {  # type: ignore[index]
-            "positives": c.positives,
-            "precision": round(c.precision, 3),
-            "recall": round(c.recall, 3),
-            "false_positives": c.false_positives,
-            "false_negatives": c.false_negatives,
+    for half in ("tuning",) if args.tuning_only else HALVES:
+        items = evaluation.in_half(half)
+        english = sum(1 for i in items if i.lang == "en")
+        misses = half == "tuning" or args.show_test_misses
+        counts = evaluation.counts(half)
+        print(f"{half} half: {len(items)} items, {english} English")
+        _print_counts(counts, misses)
+        report[half] = {
+            "items": len(items),
+            "english_items": english,
+            "topics": _counts_report(counts, with_misses=True),
+            "non_english": _non_english(items),
         }
+    if args.tuning_only:
+        return
+    checks = _checks(evaluation)
+    report["checks"] = checks
+    print("motivating article caught by the defence topic:", checks["motivating_article_caught"])
+    print("hard negatives matched:", checks["hard_negatives_matched"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "topic_eval.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"written to {RESULTS / 'topic_eval.json'}")

@@ -17,7 +17,7 @@ from .records import StoredArticle, TopicMatch
 from .store import matches as match_store
 from .store.stories import assign_stories
 from .stories import DEFAULT_WINDOW
-from .topics import Document, Match, Matcher, Topic
+from .topics import NEAR_MISS_MARGIN, Document, Match, Matcher, NearMiss, NearMisses, Topic
 
 BATCH_SIZE = 500
 
@@ -81,3 +81,30 @@ def backtest(
         for match in matcher.match(document_for(article)):
             if match.passed:
                 yield article, match
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleNearMiss:
+    article: StoredArticle
+    near_miss: NearMiss
+
+
+def near_misses(
+    engine: Engine,
+    topic: Topic,
+    since: datetime,
+    *,
+    margin: float = NEAR_MISS_MARGIN,
+    limit: int | None = None,
+) -> list[ArticleNearMiss]:
+    """Stored articles published since `since` that the topic nearly caught (see
+    `topics.nearmiss`), most promising first, then newest; writes nothing. A disabled topic
+    is looked at as if it were enabled."""
+    finder = NearMisses(topic, margin=margin)
+    found = []
+    for article in match_store.articles_since(engine, since):
+        miss = finder(document_for(article))
+        if miss is not None:
+            found.append(ArticleNearMiss(article, miss))
+    found.sort(key=lambda f: (-f.near_miss.promise, -f.article.published_at.timestamp()))
+    return found if limit is None else found[:limit]

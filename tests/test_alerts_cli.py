@@ -244,5 +244,5 @@ def test_the_example_prints_the_defence_alert_with_its_why(tmp_path):
         "India-Israel Defence Talks Highlight R&D, Counterterror Collaboration (https"
     )[1]
     why = block.split("────")[0]
-    assert "Why:" in why and '`"defence secretary"`' in why and "`meet*`" in why
+    assert "Why:" in why and '`"defence secretary"`' in why and "`bilateral`" in why
     assert "alerts: 3 sent" in result.stdout

@@ -46,6 +46,17 @@ def test_motivating_article_with_its_full_text(matcher):
     assert "defence-secretary-meetings" in passed(matcher, Document(TITLE, subtitle, ARTICLE))
 
 
+def test_motivating_article_with_a_bland_title_and_its_story_in_the_body(matcher):
+    body = ARTICLE[ARTICLE.index("In a significant") :]
+    document = Document("A long-term strategic perspective", "Devdiscourse News Desk", body)
+    assert "defence-secretary-meetings" in passed(matcher, document)
+
+
+def test_motivating_article_as_title_and_dek(matcher):
+    dek = ARTICLE.split("\n")[2].strip()
+    assert "defence-secretary-meetings" in passed(matcher, Document(TITLE, dek))
+
+
 def test_motivating_article_from_the_example_feed_with_its_explanation(matcher):
     article = next(
         a
@@ -61,7 +72,8 @@ def test_motivating_article_from_the_example_feed_with_its_explanation(matcher):
     assert hit.field == "summary" and article.summary[start:end] == "Defence Secretary"
     snippet = explanation.snippet
     assert snippet is not None and len(snippet.text) <= 250
-    assert [snippet.text[s:e] for s, e in snippet.highlights][:1] == ["Defence Secretary"]
+    highlighted = [snippet.text[s:e] for s, e in snippet.highlights]
+    assert highlighted[:2] == ["defence cooperation", "Defence Secretary"]
 
 
 @pytest.mark.parametrize(
@@ -88,7 +100,7 @@ def test_an_excluded_article_says_what_excluded_it(matcher):
         Document("Cricket board meeting", "The defence secretary of the cricket club met fans."),
     )
     assert not match.matched and not match.passed
-    assert {h.term for h in match.explanation.excluded_by} == {"cricket"}
+    assert {h.term for h in match.explanation.excluded_by} == {"title:cricket"}
 
 
 def score(query: str, document: Document) -> float:
@@ -103,11 +115,6 @@ def test_title_beats_summary_beats_body():
     summary = score(query, Document("x", "Iran talks resume"))
     body = score(query, Document("x", "", "Iran talks resume"))
     assert 1.0 >= title > summary > body > 0
-
-
-def test_a_body_only_match_stays_under_the_default_threshold():
-    long_body = "Iran " + "filler " * 3 + "talks"
-    assert score("iran AND talks", Document("x", "", long_body)) < 0.5
 
 
 def test_several_distinct_terms_beat_one_repeated_term():
@@ -139,13 +146,11 @@ def test_only_topics_whose_selective_terms_occur_are_evaluated():
     topics = [compile_topic(f"t{i}", "T", f"negotiator{i} AND talks") for i in range(200)]
     matcher = Matcher(topics)
     evaluated = []
-    original = matcher._evaluate
 
-    def spy(topic, scan, **options):
-        evaluated.append(topic.id)
-        return original(topic, scan, **options)
+    def spy(index, test):
+        return lambda scan: evaluated.append(matcher.topics[index].id) or test(scan)
 
-    matcher._evaluate = spy
+    matcher._tests = [(spy(i, query), exclude) for i, (query, exclude) in enumerate(matcher._tests)]
     found = matcher.match(Document("Negotiator7 says talks resume"))
     assert [m.topic.id for m in found] == ["t7"]
     assert evaluated == ["t7"]

@@ -1,4 +1,4 @@
-"""`newswatch topics`: check, explain and backtest watch topics."""
+"""`newswatch topics`: check, explain, backtest and near misses of watch topics."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from rich.table import Table
 from .. import store
 from ..config import compile_topics, load_config
 from ..errors import ConfigError, NewswatchError
-from ..score import backtest, document_for
-from ..topics import Document, Match, Matcher, Topic
+from ..score import backtest, document_for, near_misses
+from ..topics import NEAR_MISS_MARGIN, Document, Match, Matcher, Topic
 from .app import (
     ConfigOption,
     DatabaseOption,
@@ -26,7 +26,9 @@ from .app import (
     styled,
 )
 
-topics_app = typer.Typer(help="Watch topics: check, explain, backtest.", no_args_is_help=True)
+topics_app = typer.Typer(
+    help="Watch topics: check, explain, backtest, near misses.", no_args_is_help=True
+)
 app.add_typer(topics_app, name="topics")
 
 
@@ -103,6 +105,8 @@ def _document(text: str | None, file: Path | None) -> Document:
 
 
 def print_explanation(match: Match, document: Document) -> None:
+    """The verdict, then each clause with its evidence, each term with what it was matched by
+    (its stems), the words found, where, and what each mention weighed."""
     topic = match.topic
     verdict = ("PASSES", "green") if match.passed else ("does not pass", "red")
     out.print(styled((topic.id, "bold"), f" on {document.title[:80]!r}"))
@@ -112,12 +116,29 @@ def print_explanation(match: Match, document: Document) -> None:
     if not match.matched and explanation.excluded_by:
         terms = ", ".join(f"{h.term} in {h.field}" for h in explanation.excluded_by)
         out.print(f"  excluded by: {terms}")
+    positive = [c for c in explanation.clauses if not c.clause.startswith("NOT ")]
+    if len(positive) > 1:
+        out.print(
+            "  score = geometric mean of the clauses' evidence × closeness "
+            f"{explanation.together:.2f}"
+        )
     for clause in explanation.clauses:
         mark = ("✓", "green") if clause.matched else ("✗", "red")
-        out.print(styled("  ", mark, f" {clause.clause}"), soft_wrap=True)
+        evidence = "" if clause.clause.startswith("NOT ") else f"evidence {clause.evidence:.2f}  "
+        out.print(styled("  ", mark, f" {evidence}{clause.clause}"), soft_wrap=True)
         for hit in clause.hits:
-            offsets = ", ".join(f"{a}-{b}" for a, b in hit.offsets)
-            out.print(f"      {hit.term} in {hit.field} at {offsets}")
+            mentions = ", ".join(
+                f"{word!r} at {a}-{b} ×{weight:.2f}"
+                for word, (a, b), weight in zip(hit.words, hit.offsets, hit.weights, strict=True)
+            )
+            out.print(
+                styled(
+                    f"      {hit.term} ",
+                    (f"(matched by {hit.analyzed})", "dim"),
+                    f" in {hit.field}: {mentions}",
+                ),
+                soft_wrap=True,
+            )
     snippet = explanation.snippet
     if snippet is not None:
         marked: list[str | tuple[str, str]] = [f"  {snippet.field}: "]
@@ -161,3 +182,47 @@ def backtest_command(
         )
     out.print(table)
     out.print(f"{count} article(s) would have matched; nothing was stored or sent")
+
+
+@topics_app.command("near-misses")
+@handles_errors
+def near_misses_command(
+    topic_id: Annotated[str, typer.Argument(metavar="TOPIC", help="The topic's id.")],
+    since: Annotated[str, typer.Option(help="How far back: 7d, 12h, ...")] = "7d",
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 20,
+    margin: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="How far under the threshold still counts.")
+    ] = NEAR_MISS_MARGIN,
+    config: ConfigOption = None,
+    database_url: DatabaseOption = None,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Stored articles the topic nearly caught: all clauses but one held, the score fell just
+    short, or the exclusion vetoed it. Most promising first, with what was missing."""
+    start = ago(since)
+    settings, engine = load(config, database_url, verbose)
+    topic = _topic(compile_topics(settings), topic_id)
+    with out.status(styled(f"Looking for near misses of {topic.id}…")):
+        found = near_misses(engine, topic, start, margin=margin)
+    table = Table(
+        title=f"{topic.id}: near misses since {start:%Y-%m-%d %H:%M} UTC", title_justify="left"
+    )
+    for column in ("article", "published", "feed", "score", "promise", "title", "what was missing"):
+        table.add_column(column)
+    for item in found[:limit]:
+        article, miss = item.article, item.near_miss
+        table.add_row(
+            str(article.id),
+            f"{article.published_at:%Y-%m-%d %H:%M}",
+            article.feed_name,
+            f"{miss.match.score:.2f}",
+            f"{miss.promise:.2f}",
+            article.title,
+            miss.why,
+        )
+    out.print(table)
+    shown = f"{min(limit, len(found))} shown" if len(found) > limit else "all shown"
+    out.print(
+        f"{len(found)} near miss(es) ({shown}); "
+        f"`newswatch topics explain {topic.id} --article ID` shows one in full"
+    )

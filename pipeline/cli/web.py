@@ -18,6 +18,7 @@ from .app import (
     VerboseOption,
     app,
     err,
+    error_line,
     handles_errors,
     load,
     setup_logging,
@@ -50,15 +51,17 @@ def serve_command(
     bind = host or settings.web.host
     if site.token is None and not _loopback(bind):
         err.print(
-            f"[yellow]warning:[/] serving on {bind} without web.token / NEWSWATCH_WEB_TOKEN: "
-            "anyone who can reach it can read the pages and give labels",
-            highlight=False,
+            error_line(
+                "warning:",
+                f"serving on {bind} without web.token / NEWSWATCH_WEB_TOKEN: "
+                "anyone who can reach it can read the pages and give labels",
+                style="yellow",
+            )
         )
     if site.slack_check is None:
         err.print(
             "note: no slack.signing_secret / SLACK_SIGNING_SECRET: Slack button clicks "
-            "will be refused",
-            highlight=False,
+            "will be refused"
         )
     uvicorn.run(
         create_app(site),

@@ -1,29 +1,26 @@
 """Match every topic against an article in one pass, score it, and explain why.
 
-All topics' terms go into one Aho-Corasick automaton over the article's folded words, so an
-article is scanned once however many topics there are. A topic's boolean query is evaluated
-only when one of its positive terms occurred (the prefilter of stored-query engines such as
-Lucene's Monitor); most topics are never looked at for most articles.
+All topics' terms become patterns of one Aho-Corasick automaton over the article's words coded
+by stem (`scan`), so an article is scanned once however many topics there are. A topic's
+boolean query is evaluated only when one of its positive terms occurred (the prefilter of
+stored-query engines such as Lucene's Monitor); most topics are never looked at for most
+articles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from itertools import islice, pairwise
+from dataclasses import dataclass
+from operator import itemgetter
 
 import ahocorasick
 
-from .folding import WORD, fold, word_text
+from .evidence import Scorer, compile_scorer, together, weight
+from .explanation import ClauseExplanation, Explanation, TermHit, snippet
 from .query import FIELDS, And, Near, Node, Not, Or, Term, terms
 from .query import anchored as anchored_node
+from .scan import STEMS, WORDS, Atom, Lexicon, Position, Scan, WordPattern, encode
 from .topic import Topic
-
-# What a match in each field is worth: a reader trusts the headline more than the body.
-FIELD_WEIGHTS = (1.0, 0.7, 0.4)
-_SEPARATOR = "\x00"  # between fields: never part of a word, so no phrase can span two fields
-CLOSE, FAR = 8, 60  # words apart: "close together" gets full credit, fading to none at FAR
-SNIPPET_CHARS = 240
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,70 +29,9 @@ class Document:
     summary: str = ""
     content: str = ""
 
-    def field(self, index: int) -> str:
-        return (self.title, self.summary, self.content)[index]
-
-
-# A run of words in one field: (field index, first word, last word + 1). Plain tuples: millions
-# are made, and they sort by field then position, which the scorer relies on.
-Position = tuple[int, int, int]
-
-
-@dataclass(frozen=True, slots=True)
-class TermHit:
-    term: str
-    field: str
-    offsets: tuple[tuple[int, int], ...]  # character offsets in that field's original text
-
-
-@dataclass(frozen=True, slots=True)
-class ClauseExplanation:
-    clause: str
-    matched: bool
-    hits: tuple[TermHit, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Snippet:
-    field: str
-    text: str
-    highlights: tuple[tuple[int, int], ...]  # character offsets in `text`
-
-
-@dataclass(frozen=True, slots=True)
-class Explanation:
-    clauses: tuple[ClauseExplanation, ...]
-    snippet: Snippet | None
-    excluded_by: tuple[TermHit, ...] = ()
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "clauses": [
-                {
-                    "clause": c.clause,
-                    "matched": c.matched,
-                    "hits": [_hit_dict(h) for h in c.hits],
-                }
-                for c in self.clauses
-            ],
-            "snippet": None
-            if self.snippet is None
-            else {
-                "field": self.snippet.field,
-                "text": self.snippet.text,
-                "highlights": [list(h) for h in self.snippet.highlights],
-            },
-            "excluded_by": [_hit_dict(h) for h in self.excluded_by],
-        }
-
     @property
-    def matched_terms(self) -> list[str]:
-        seen = dict.fromkeys(h.term for c in self.clauses for h in c.hits)
-        return list(seen)
-
-
-def _hit_dict(hit: TermHit) -> dict[str, object]:
-    return {"term": hit.term, "field": hit.field, "offsets": [list(o) for o in hit.offsets]}
+    def fields(self) -> tuple[str, str, str]:
+        return (self.title, self.summary, self.content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,60 +43,11 @@ class Match:
     matched: bool
     score: float
     explanation: Explanation | None  # built for passing matches and for `explain` only
+    query_holds: bool = True  # the query alone, before the exclusion
 
     @property
     def passed(self) -> bool:
         return self.matched and self.score >= self.topic.threshold
-
-
-@dataclass(slots=True)
-class _Scan:
-    """One document after the automaton's pass: where each atom (a distinct term pattern)
-    ended in the haystack. Word positions are worked out only for the atoms that a candidate
-    topic's evaluation asks about; most hits never need them."""
-
-    document: Document
-    haystack: str
-    field_starts: tuple[int, int, int]  # word number where title, summary, content begin
-    ends: dict[int, list[int]]  # atom -> haystack offsets where it ended, ascending
-    matcher: Matcher
-    _positions: dict[int, list[Position]] = field(default_factory=dict)
-    _spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
-
-    def positions(self, atom: int) -> list[Position] | None:
-        found = self._positions.get(atom)
-        if found is not None or atom not in self.ends:
-            return found
-        chars, words = self.matcher._chars_in[atom], self.matcher._words_in[atom]
-        _, summary_at, content_at = self.field_starts
-        found = []
-        counted_to = counted = 0
-        for end in self.ends[atom]:
-            start = end + 1 - chars
-            # A hit's word number is the count of spaces before it, counted on from the
-            # previous hit: one pass over the text, in C.
-            counted += self.haystack.count(" ", counted_to, start)
-            counted_to = start
-            if counted >= content_at:
-                found.append((2, counted - content_at, counted - content_at + words))
-            elif counted >= summary_at:
-                found.append((1, counted - summary_at, counted - summary_at + words))
-            else:
-                found.append((0, counted, counted + words))
-        self._positions[atom] = found
-        return found
-
-    def char_span(self, position: Position) -> tuple[int, int]:
-        """Character offsets of a run of words. Folding keeps every character in place, so
-        word k of the folded text is word k of the original; spans are read only as far as
-        needed (the body can be long)."""
-        field_index, start, end = position
-        spans = self._spans.setdefault(field_index, [])
-        if len(spans) < end:
-            text = fold(self.document.field(field_index))
-            finder = WORD.finditer(text, spans[-1][1] if spans else 0)
-            spans.extend(m.span() for m in islice(finder, end - len(spans)))
-        return spans[start][0], spans[end - 1][1]
 
 
 class Matcher:
@@ -168,152 +55,205 @@ class Matcher:
 
     def __init__(self, topics: Sequence[Topic]) -> None:
         self.topics = [t for t in topics if t.enabled]
-        self._atoms: dict[str, int] = {}  # pattern -> atom id
-        self._words_in: list[int] = []  # atom id -> words in its pattern
-        self._chars_in: list[int] = []  # atom id -> characters in its pattern
-        self._topics_by_atom: list[set[int]] = []
+        # (STEMS, stems) or (WORDS, (words, prefix)) -> pattern
+        self._patterns: dict[tuple[int, tuple[str, ...] | WordPattern], int] = {}
+        self._topics_by_pattern: list[set[int]] = []
+        self._patterns_of: list[frozenset[int]] = []  # topic -> patterns of its query's terms
         # id(term) -> (atom, bit mask of the fields it may match in): evaluation is hot
-        self._terms: dict[int, tuple[int, int]] = {}
+        self._terms: dict[int, tuple[Atom, int]] = {}
         for index, topic in enumerate(self.topics):
             for term in _trigger_terms(topic.query):
-                self._topics_by_atom[self._atom(term)].add(index)
+                self._topics_by_pattern[self._atom(term).pattern].add(index)
             for term in terms(topic.query) + (terms(topic.exclude) if topic.exclude else []):
                 mask = sum(1 << FIELDS.index(f) for f in term.fields)
                 self._terms[id(term)] = (self._atom(term), mask)
+            self._patterns_of.append(
+                frozenset(self._terms[id(t)][0].pattern for t in terms(topic.query))
+            )
+        self._scorers: dict[int, Scorer] = {}  # id(node) -> its compiled scorer
+        self._getters: dict[tuple[object, ...], Callable[[Scan], list[Position] | None]] = {}
         # Fast yes/no tests per topic; positions, scores and explanations only for a yes.
         self._tests = [
             (self._boolean(t.query), self._boolean(t.exclude) if t.exclude else None)
             for t in self.topics
         ]
-        self._automaton = ahocorasick.Automaton()
-        for pattern, atom in self._atoms.items():
-            self._automaton.add_word(pattern, atom)
-        if self._atoms:
+        stems = {s for kind, key in self._patterns if kind == STEMS for s in key}
+        words = {p: key for (kind, key), p in self._patterns.items() if kind == WORDS}
+        self._lexicon = Lexicon(stems, words)  # type: ignore[arg-type]
+        self._automaton: ahocorasick.Automaton | None = None
+        if stems:
+            self._automaton = ahocorasick.Automaton()
+            for (kind, key), pattern in self._patterns.items():
+                if kind == STEMS:
+                    for spelling in self._lexicon.spellings(key):  # type: ignore[arg-type]
+                        self._automaton.add_word(spelling, pattern)
             self._automaton.make_automaton()
 
-    def _atom(self, term: Term) -> int:
-        pattern = _pattern(term)
-        atom = self._atoms.get(pattern)
-        if atom is None:
-            atom = self._atoms[pattern] = len(self._atoms)
-            self._words_in.append(len(term.words))
-            self._chars_in.append(len(pattern))
-            self._topics_by_atom.append(set())
-        return atom
+    def _atom(self, term: Term) -> Atom:
+        analyzed = term.analyzed
+        check = None
+        key: tuple[str, ...] | WordPattern
+        if term.exact or (term.prefix and len(analyzed) == 1):
+            kind, key = WORDS, (analyzed, term.prefix)
+        elif term.prefix:  # stems up to the prefix, which is checked on the folded word
+            kind, key, check = STEMS, analyzed[:-1], analyzed[-1]
+        else:
+            kind, key = STEMS, analyzed
+        pattern = self._patterns.get((kind, key))
+        if pattern is None:
+            pattern = self._patterns[kind, key] = len(self._patterns)
+            self._topics_by_pattern.append(set())
+        return Atom(pattern, kind, len(term.words), check)
 
     def match(self, document: Document) -> list[Match]:
         """The topics whose query holds for `document`, scored; passing ones are explained."""
         scan = self._scan(document)
-        candidates = sorted({t for atom in scan.ends for t in self._topics_by_atom[atom]})
+        candidates = sorted(set().union(*map(self._topics_by_pattern.__getitem__, scan.present)))
         results = []
         for index in candidates:
             query_holds, exclusion_holds = self._tests[index]
             if not query_holds(scan) or (exclusion_holds is not None and exclusion_holds(scan)):
                 continue
-            result = self._evaluate(self.topics[index], scan, explain_all=False)
-            if result is not None:
-                results.append(result)
+            topic = self.topics[index]
+            score = self._score(topic.query, scan)
+            if score < topic.threshold:  # explanations cost more than scores: passes only
+                results.append(Match(topic, True, score, None))
+            else:
+                results.append(self._explained(topic, scan, score))
         return results
 
-    def _boolean(self, node: Node) -> Callable[[_Scan], bool]:
-        """Compile `node` into a yes/no test on a scan. AND, OR and NOT need only whether an
-        atom occurred (a set lookup); positions are worked out only for field scopes and NEAR.
-        """
+    def _score(self, node: Node, scan: Scan) -> float:
+        scorer = self._scorers.get(id(node))
+        if scorer is None:
+            scorer = self._scorers[id(node)] = compile_scorer(node, self._positions_getter)
+        return round(scorer(scan, None)[0], 3)
+
+    def _positions_getter(self, term: Term) -> Callable[[Scan], list[Position] | None]:
+        """The function from a scan to the term's positions: one per distinct way of matching
+        (terms matched alike share it, and scorers count them once)."""
+        atom, mask = self._terms[id(term)]
+        key = (atom.pattern, atom.check, atom.words, mask)
+        getter = self._getters.get(key)
+        if getter is None:
+            if mask == _ALL_FIELDS:
+                getter = lambda scan: scan.positions(atom)  # noqa: E731
+            else:
+                getter = lambda scan: [  # noqa: E731
+                    p for p in scan.positions(atom) or () if mask >> p[0] & 1
+                ]
+            self._getters[key] = getter
+        return getter
+
+    def _boolean(self, node: Node) -> Callable[[Scan], bool]:
+        """Compile `node` into one yes/no function of a scan. AND, OR and NOT need only
+        whether a pattern occurred, a set operation; positions are worked out only for field
+        scopes, prefix checks and NEAR. The function is generated as one expression, so a test
+        costs no call per node: thousands of candidate topics are tested per second."""
+        constants: dict[str, object] = {}
+        expression = self._expression(node, constants)
+        source = f"def test(scan):\n    present = scan.present\n    return {expression}\n"
+        # The source holds only pattern numbers and names of our constants, never query or
+        # article text.
+        exec(compile(source, "<topic test>", "exec"), constants)
+        return constants["test"]  # type: ignore[return-value]
+
+    def _expression(self, node: Node, constants: dict[str, object]) -> str:
+        def constant(value: object) -> str:
+            name = f"c{len(constants)}"
+            constants[name] = value
+            return name
+
         if isinstance(node, Term):
             atom, mask = self._terms[id(node)]
-            if mask == _ALL_FIELDS:
-                return lambda scan: atom in scan.ends
-            return lambda scan: any(mask >> p[0] & 1 for p in scan.positions(atom) or ())
+            if self._plain(node):
+                return f"{atom.pattern} in present"
+            test = constant(lambda scan: any(mask >> p[0] & 1 for p in scan.positions(atom) or ()))
+            return f"{test}(scan)"
         if isinstance(node, Or):
             plain = frozenset(
-                self._terms[id(c)][0]
-                for c in node.children
-                if isinstance(c, Term) and self._terms[id(c)][1] == _ALL_FIELDS
+                self._terms[id(c)][0].pattern for c in node.children if self._plain(c)
             )
-            others = [
-                self._boolean(c)
-                for c in node.children
-                if not (isinstance(c, Term) and self._terms[id(c)][1] == _ALL_FIELDS)
-            ]
-            return lambda scan: not plain.isdisjoint(scan.ends) or any(t(scan) for t in others)
+            parts = [f"not {constant(plain)}.isdisjoint(present)"] if plain else []
+            parts += [self._expression(c, constants) for c in node.children if not self._plain(c)]
+            return "(" + " or ".join(parts) + ")"
         if isinstance(node, And):
-            tests = [self._boolean(c) for c in node.children]
-            return lambda scan: all(t(scan) for t in tests)
+            return "(" + " and ".join(self._expression(c, constants) for c in node.children) + ")"
         if isinstance(node, Not):
-            test = self._boolean(node.child)
-            return lambda scan: not test(scan)
+            return f"(not {self._expression(node.child, constants)})"
         terms_info = self._terms
-        return lambda scan: _Evaluator(terms_info, scan).eval(node) is not None
+        near = constant(lambda scan: _Evaluator(terms_info, scan).eval(node) is not None)
+        # both sides first: set lookups, before positions are worked out
+        sides = " and ".join(self._expression(s, constants) for s in (node.left, node.right))
+        return f"({sides} and {near}(scan))"
+
+    def _plain(self, node: Node) -> bool:
+        """A term that holds whenever its pattern occurred: any field, no prefix check."""
+        if not isinstance(node, Term):
+            return False
+        atom, mask = self._terms[id(node)]
+        return mask == _ALL_FIELDS and atom.check is None
 
     def explain(self, topic_id: str, document: Document) -> Match:
         """One topic's full verdict and explanation, also when it does not match."""
+        return self._explained(self.topic(topic_id), self._scan(document))
+
+    def topic(self, topic_id: str) -> Topic:
         topic = next((t for t in self.topics if t.id == topic_id), None)
         if topic is None:
             raise KeyError(topic_id)
-        result = self._evaluate(topic, self._scan(document), explain_all=True)
-        assert result is not None
-        return result
+        return topic
 
-    def _scan(self, document: Document) -> _Scan:
-        """Run the automaton once over the document's three fields.
-
-        The haystack is the folded words one space apart, fields divided by a separator word
-        that no pattern contains, so a phrase never spans two fields.
-        """
-        parts: list[str] = []
-        field_starts = []
-        words = 0
-        for index, text in enumerate((document.title, document.summary, document.content)):
-            if index:
-                parts.append(_SEPARATOR)
-                words += 1
-            field_starts.append(words)
-            cleaned = word_text(text)
-            if cleaned:
-                parts.append(cleaned)
-                words += cleaned.count(" ") + 1
-        haystack = " " + " ".join(parts) + " "
-        ends: dict[int, list[int]] = {}
-        if self._atoms:
-            for end, atom in self._automaton.iter(haystack):
-                found = ends.get(atom)
-                if found is None:
-                    ends[atom] = [end]
-                else:
-                    found.append(end)
-        starts = (field_starts[0], field_starts[1], field_starts[2])
-        return _Scan(document, haystack, starts, ends, self)
-
-    def _evaluate(self, topic: Topic, scan: _Scan, *, explain_all: bool) -> Match | None:
-        """The topic's verdict. In `match` a miss is None and only a passing match is
-        explained: explanations cost more than the test, and most candidates miss."""
-        evaluator = _Evaluator(self._terms, scan)
-        positions = evaluator.eval(topic.query)
-        excluded = topic.exclude is not None and evaluator.eval(topic.exclude) is not None
-        if not explain_all and (positions is None or excluded):
+    def explain_mentioned(self, topic_id: str, document: Document) -> Match | None:
+        """`explain`, but None at once when no term of the topic's query occurs: what near
+        misses are looked for with."""
+        topic = self.topic(topic_id)
+        scan = self._scan(document)
+        if self._patterns_of[self.topics.index(topic)].isdisjoint(scan.present):
             return None
+        return self._explained(topic, scan)
+
+    def _scan(self, document: Document) -> Scan:
+        """Encode the document and run the automaton once over its codes."""
+        coded, tokens, starts, words = encode(document, self._lexicon)
+        # in C: the hits sorted by pattern (stably, so each pattern's stay in text order)
+        hits = sorted(self._automaton.iter(coded), key=_PATTERN) if self._automaton else []
+        keys = list(map(_PATTERN, hits))
+        present = frozenset(keys).union(words)
+        return Scan(document, tokens, starts, hits, keys, words, present, self._lexicon.width)
+
+    def _explained(self, topic: Topic, scan: Scan, score: float | None = None) -> Match:
+        """The topic's full verdict: the query, the exclusion, the score, and why."""
+        evaluator = _Evaluator(self._terms, scan)
+        holds = evaluator.eval(topic.query) is not None
+        excluded = topic.exclude is not None and evaluator.eval(topic.exclude) is not None
+        if score is None:
+            score = self._score(topic.query, scan) if holds else 0.0
+        explained = tuple(
+            ClauseExplanation(
+                str(c),
+                (clause_holds := evaluator.eval(c) is not None),
+                evaluator.hits_in(c),
+                # a NOT clause is satisfied or not; it adds no evidence either way
+                float(clause_holds) if isinstance(c, Not) else self._score(c, scan),
+            )
+            for c in _conjuncts(topic.query)
+        )
         clauses = [c for c in _conjuncts(topic.query) if not isinstance(c, Not)]
-        score = _score(clauses, evaluator) if positions is not None else 0.0
-        matched = positions is not None and not excluded
-        if not explain_all and score < topic.threshold:
-            return Match(topic, matched, score, None)
-        explanations = tuple(
-            ClauseExplanation(str(c), evaluator.eval(c) is not None, evaluator.hits_in(c))
-            for c in clauses
-        )
+        closeness = together([evaluator.eval(c) or [] for c in clauses], scan.offsets)
         explanation = Explanation(
-            clauses=explanations,
-            snippet=_snippet(scan, explanations),
+            clauses=explained,
+            snippet=snippet(scan.document.fields, explained),
             excluded_by=evaluator.hits_in(topic.exclude) if excluded and topic.exclude else (),
+            together=round(closeness, 3),
         )
-        return Match(topic, matched, score, explanation)
+        return Match(topic, holds and not excluded, score, explanation, holds)
 
 
 class _Evaluator:
     """Evaluates query nodes against one scan. A node gives the positions that made it true,
     or None when it is false (a true NOT gives an empty list)."""
 
-    def __init__(self, terms: dict[int, tuple[int, int]], scan: _Scan) -> None:
+    def __init__(self, terms: dict[int, tuple[Atom, int]], scan: Scan) -> None:
         self.terms = terms
         self.scan = scan
         self.memo: dict[int, list[Position] | None] = {}
@@ -330,7 +270,7 @@ class _Evaluator:
             atom, mask = self.terms[id(node)]
             found = self.scan.positions(atom)
             if found is None or mask == _ALL_FIELDS:
-                return found
+                return found or None
             return [p for p in found if mask >> p[0] & 1] or None
         if isinstance(node, Or):
             results = [r for r in map(self.eval, node.children) if r is not None]
@@ -355,30 +295,38 @@ class _Evaluator:
             if a[0] == b[0] and _gap(a, b) <= node.distance
             for p in (a, b)
         ]
-        return close or None
+        return list(dict.fromkeys(close)) or None
 
     def hits_in(self, node: Node) -> tuple[TermHit, ...]:
         found = []
+        fields = self.scan.document.fields
         for term in dict.fromkeys(_positive_terms(node)):
             positions = self.eval(term)
             if not positions:
                 continue
-            by_field: dict[int, list[tuple[int, int]]] = {}
+            by_field: dict[int, list[Position]] = {}
             for position in positions:
-                by_field.setdefault(position[0], []).append(self.scan.char_span(position))
-            found.extend(
-                TermHit(str(term), FIELDS[f], tuple(spans)) for f, spans in sorted(by_field.items())
-            )
+                by_field.setdefault(position[0], []).append(position)
+            for index, mentions in sorted(by_field.items()):
+                # the first few mentions say where a term stands; a long body can hold dozens
+                mentions = mentions[:MENTIONS_SHOWN]
+                spans = tuple(self.scan.char_span(p) for p in mentions)
+                found.append(
+                    TermHit(
+                        str(term),
+                        FIELDS[index],
+                        spans,
+                        term.shown,
+                        tuple(fields[index][a:b] for a, b in spans),
+                        tuple(round(weight(p), 2) for p in mentions),
+                    )
+                )
         return tuple(found)
 
 
 _ALL_FIELDS = (1 << len(FIELDS)) - 1
-
-
-def _pattern(term: Term) -> str:
-    # Words sit between single spaces, so " meet" finds words starting with meet and
-    # " met " finds only met.
-    return " " + " ".join(term.words) + ("" if term.prefix else " ")
+MENTIONS_SHOWN = 5  # per term and field, in explanations
+_PATTERN = itemgetter(1)
 
 
 def _positive_terms(node: Node) -> list[Term]:
@@ -410,7 +358,7 @@ def _trigger_terms(node: Node) -> list[Term]:
 
 
 def _selectivity(candidates: list[Term]) -> tuple[int, int]:
-    return len(candidates), -min(len(_pattern(t)) for t in candidates)
+    return len(candidates), -min(sum(map(len, t.words)) for t in candidates)
 
 
 def _conjuncts(node: Node) -> tuple[Node, ...]:
@@ -420,68 +368,3 @@ def _conjuncts(node: Node) -> tuple[Node, ...]:
 def _gap(a: Position, b: Position) -> int:
     """Words strictly between two runs (0 when they touch or overlap)."""
     return max(0, b[1] - a[2], a[1] - b[2])
-
-
-def _score(clauses: Sequence[Node], evaluator: _Evaluator) -> float:
-    """0..1: where the clauses matched (title > summary > content), how many distinct terms
-    matched, and how close together the clauses matched.
-
-    The field weight multiplies the rest, so a match only in the body can never outscore one in
-    the headline, and with the default threshold of 0.5 a body-only match does not alert.
-    """
-    matched = [(i, evaluator.eval(c)) for i, c in enumerate(clauses)]
-    matched = [(i, p) for i, p in matched if p]
-    if not matched:
-        return 0.0
-    base = sum(max(FIELD_WEIGHTS[p[0]] for p in ps) for _, ps in matched) / len(matched)
-    mentions = len({p for _, ps in matched for p in ps})
-    atoms = len({t for c in clauses for t in _positive_terms(c) if evaluator.eval(t)})
-    breadth = min(1.0, atoms / (len(clauses) + 1))
-    if len(clauses) > 1:
-        closeness = _closeness([(p, i) for i, ps in matched for p in ps])
-    else:
-        closeness = min(1.0, (mentions - 1) / 2)  # one clause: repeated mentions count a little
-    return round(base * (0.6 + 0.2 * breadth + 0.2 * closeness), 3)
-
-
-def _closeness(labelled: list[tuple[Position, int]]) -> float:
-    """1.0 when two different clauses matched within CLOSE words in one field, fading to 0 at
-    FAR. In sorted order the closest pair with different clauses is always adjacent."""
-    labelled.sort()
-    best = None
-    for (a, clause_a), (b, clause_b) in pairwise(labelled):
-        if a[0] == b[0] and clause_a != clause_b:
-            gap = _gap(a, b)
-            best = gap if best is None else min(best, gap)
-    if best is None:
-        return 0.0
-    return max(0.0, min(1.0, 1 - (best - CLOSE) / (FAR - CLOSE)))
-
-
-def _snippet(scan: _Scan, clauses: Sequence[ClauseExplanation]) -> Snippet | None:
-    """A short passage around the matches, from the field where most clauses matched
-    (summary, then content, then title on a tie: the headline is shown anyway)."""
-    hits = [h for c in clauses for h in c.hits]
-    if not hits:
-        return None
-
-    def rank(name: str) -> tuple[int, int]:
-        clauses_here = sum(1 for c in clauses if any(h.field == name for h in c.hits))
-        return clauses_here, ("title", "content", "summary").index(name)
-
-    name = max({h.field for h in hits}, key=rank)
-    text = scan.document.field(FIELDS.index(name))
-    spans = sorted(span for h in hits if h.field == name for span in h.offsets)
-    start = max(0, spans[0][0] - 60)
-    if start:
-        space = text.find(" ", start)
-        start = space + 1 if 0 <= space < spans[0][0] else start
-    end = min(len(text), start + SNIPPET_CHARS)
-    if end < len(text):
-        space = text.rfind(" ", start, end)
-        end = space if space > spans[0][1] else end
-    prefix = "…" if start else ""
-    suffix = "…" if end < len(text) else ""
-    shift = len(prefix) - start
-    highlights = tuple((s + shift, e + shift) for s, e in spans if s >= start and e <= end)
-    return Snippet(name, prefix + text[start:end] + suffix, highlights)

@@ -4,23 +4,29 @@
     and     := not ( ["AND"] not )*       adjacent terms are ANDed
     not     := "NOT" not | near
     near    := primary ( "NEAR/n" primary )*      NEAR alone means NEAR/10
-    primary := "(" query ")" | FIELD ":" primary | "phrase" | word | word* | @list
+    primary := "(" query ")" | FIELD ":" primary | ["="] "phrase" | ["="] word[*] | @list
 
 Operators are upper case; everything else is folded (case and accents) and cut into words the
-way article text is, so `India-Israel` is the phrase "india israel". A malformed query raises
-`QueryError` with the 1-based column and what was expected.
+way article text is, and each word is matched by its stem (`election` matches "elections"). A
+leading `=` asks for the words exactly as written (`=met`, `="hack writer"`); a trailing `*`
+makes the last word a prefix of the words as written (`meet*`). Words joined by hyphens match
+either way they are written: `cyber-attack` is "cyber attack" (any punctuation between) or
+"cyberattack". A malformed query raises `QueryError` with the 1-based column and what was
+expected.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .folding import words
+from .analysis import stem
+from .folding import WORD, words
 
 FIELDS = ("title", "summary", "content")
 DEFAULT_NEAR = 10
+MAX_SPELLINGS = 8  # alternatives one term may expand to (hyphenated words joined or split)
 
 
 class QueryError(ValueError):
@@ -32,16 +38,34 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A word, a prefix (`meet*`) or a phrase, optionally limited to some fields."""
+    """A word, a prefix (`meet*`) or a phrase, optionally exact (`=met`) or limited to some
+    fields. `words` are folded, as written; matching uses `analyzed`."""
 
     words: tuple[str, ...]
     prefix: bool
     fields: tuple[str, ...] = FIELDS
+    exact: bool = False
 
     def __str__(self) -> str:
         text = " ".join(self.words) + ("*" if self.prefix else "")
         text = f'"{text}"' if len(self.words) > 1 else text
+        text = "=" + text if self.exact else text
         return text if self.fields == FIELDS else f"{'|'.join(self.fields)}:{text}"
+
+    @property
+    def analyzed(self) -> tuple[str, ...]:
+        """What each word is matched by: its stem, or itself when exact or the prefix."""
+        if self.exact:
+            return self.words
+        last = len(self.words) - 1
+        return tuple(
+            word if self.prefix and i == last else stem(word) for i, word in enumerate(self.words)
+        )
+
+    @property
+    def shown(self) -> str:
+        """The analyzed form for people: `"rate cut"` is `rate cut`, `elections` is `elect`."""
+        return " ".join(self.analyzed) + ("*" if self.prefix else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +79,10 @@ class And:
 @dataclass(frozen=True, slots=True)
 class Or:
     children: tuple[Node, ...]
+    label: str = field(default="", compare=False)  # the term list it came from, as `@name`
 
     def __str__(self) -> str:
-        return "(" + " OR ".join(map(str, self.children)) + ")"
+        return self.label or "(" + " OR ".join(map(str, self.children)) + ")"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +110,7 @@ _TOKEN = re.compile(
     (?P<space>\s+)
   | (?P<lparen>\()
   | (?P<rparen>\))
-  | (?P<phrase>"[^"]*"?)
+  | (?P<phrase>=?"[^"]*"?)
   | (?P<near>NEAR(?:/(?P<distance>\d+))?(?=[\s("@]|$))
   | (?P<op>(?:AND|OR|NOT)(?=[\s("@]|$))
   | (?P<field>[A-Za-z]+):(?=\S)
@@ -114,7 +139,8 @@ def _tokenize(query: str) -> list[_Token]:
             continue
         text = match.group(kind)
         column = match.start() + 1
-        if kind == "phrase" and (len(text) < 2 or not text.endswith('"')):
+        quoted = text.removeprefix("=")
+        if kind == "phrase" and (len(quoted) < 2 or not quoted.endswith('"')):
             raise QueryError('unterminated phrase: a closing " is missing', column)
         if kind == "op":
             kind = text
@@ -206,8 +232,7 @@ class _Parser:
             return self.parse_primary((name,))
         if token.kind in ("phrase", "word"):
             self.advance()
-            text = token.text[1:-1] if token.kind == "phrase" else token.text
-            return _term(text, fields, token.column)
+            return _term(token.text, fields, token.column)
         if token.kind == "listref":
             self.advance()
             return self.expand_list(token, fields)
@@ -221,19 +246,34 @@ class _Parser:
         entries = self.term_lists[name]
         if not entries:
             raise QueryError(f"term list @{name} is empty", token.column)
-        terms = tuple(_term(entry, fields, token.column) for entry in entries)
-        return terms[0] if len(terms) == 1 else Or(terms)
+        nodes = [_term(entry, fields, token.column) for entry in entries]
+        terms = tuple(t for n in nodes for t in (n.children if isinstance(n, Or) else (n,)))
+        label = f"@{name}" if fields == FIELDS else f"{'|'.join(fields)}:@{name}"
+        return terms[0] if len(terms) == 1 else Or(terms, label)
 
 
-def _term(text: str, fields: tuple[str, ...], column: int) -> Term:
-    prefix = text.endswith("*")
-    body = text[:-1] if prefix else text
+_HYPHENATED = re.compile(r"^[^\W_]+(?:-[^\W_]+)+$")
+
+
+def _term(text: str, fields: tuple[str, ...], column: int) -> Term | Or:
+    """A word or phrase as written in a query or a term list: `=` for exact, quotes, a final
+    `*`. Hyphenated words give two spellings, joined and split, as alternatives."""
+    exact = text.startswith("=")
+    body = text[1:] if exact else text
+    if len(body) >= 2 and body.startswith('"') and body.endswith('"'):
+        body = body[1:-1]
+    prefix = body.endswith("*")
+    body = body[:-1] if prefix else body
     if "*" in body:
         raise QueryError("a wildcard is only allowed at the end of a term, as in meet*", column)
-    parts = tuple(words(body))
-    if not parts:
+    if not WORD.search(body):
         raise QueryError(f"{text!r} has no letters or digits to match", column)
-    return Term(parts, prefix, fields)
+    spellings = [""]
+    for chunk in body.split():
+        forms = [chunk, chunk.replace("-", "")] if _HYPHENATED.match(chunk) else [chunk]
+        spellings = [f"{s} {f}" for s in spellings for f in forms][:MAX_SPELLINGS]
+    terms = tuple(dict.fromkeys(Term(tuple(words(s)), prefix, fields, exact) for s in spellings))
+    return terms[0] if len(terms) == 1 else Or(terms)
 
 
 def _contains_not(node: Node) -> bool:

@@ -1,0 +1,259 @@
+"""One article scanned for every topic's patterns at once, and where its words stand.
+
+The article's fields are folded and cut into words (`folding`), and each word is stemmed
+(`analysis`). The words become one string of fixed-width codes, one code per word, searched by a
+single Aho-Corasick automaton:
+
+- stems that some topic asks about get a code of their own, every other word the "other" code;
+  ordinary words and phrases are patterns of codes;
+- a code's first character comes from one of two blocks and the rest from a third, so a pattern
+  can only match at the start of a word, and word k sits at characters k * width onwards: a
+  match's word number is arithmetic, never a count;
+- the second block flags a word that equals an exact word (`=met`) or starts a prefix
+  (`meet*`) that a topic asks for; the few flagged words are then looked up by themselves, and
+  each stem pattern is added in both spellings of each of its words.
+
+What a word is (its code, the exact words and prefixes it answers) is worked out once per
+distinct word and remembered, so a field costs one dict lookup per word, in C.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from bisect import bisect_left, bisect_right
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import islice, product
+from operator import itemgetter
+from typing import TYPE_CHECKING
+
+from .analysis import stem
+from .folding import WORD, fold, word_list
+
+if TYPE_CHECKING:
+    from .matcher import Document
+
+STEMS, WORDS = 0, 1  # how a pattern is found: by its stems' codes, or word by word
+SEPARATOR = "\x00"  # between fields in the list of folded words: equal to no word
+# A run of words in one field: (field index, first word, last word + 1). Plain tuples: many
+# are made, and they sort by field then position.
+Position = tuple[int, int, int]
+# An exact word or phrase, or a prefix (with the words before it exact): (words, prefix?)
+WordPattern = tuple[tuple[str, ...], bool]
+
+_PLAIN, _FLAGGED, _NEXT, _BASE = 0x4E00, 0x3400, 0xAC00, 32  # CJK, CJK extension A, Hangul
+_FLAGS = re.compile(f"[{chr(_FLAGGED)}-{chr(_FLAGGED + _BASE - 1)}]")
+_CACHE_LIMIT = 300_000
+_NONE: tuple[int, ...] = ()
+
+
+class Lexicon:
+    """Everything a matcher's topics ask of a word: the code of its stem (or "other"), and
+    the exact words and prefixes it answers.
+
+    Codes are as short as the number of stems allows (two characters for up to a thousand
+    stems, three for 32,000); each character takes one of only 32 values, which keeps the
+    automaton's nodes small and its walk fast."""
+
+    def __init__(self, stems: Collection[str], words: Mapping[int, WordPattern]) -> None:
+        ordered = sorted(set(stems))
+        self.width = 2
+        while _BASE**self.width < len(ordered) + 2:
+            self.width += 1
+        self._other = self._digits(0)
+        self.field_break = self._code(self._digits(1))
+        self._by_stem = {item: self._digits(i + 2) for i, item in enumerate(ordered)}
+        self.words = dict(words)
+        self._exact: dict[str, list[int]] = {}  # word -> patterns whose first word it is
+        self._prefixes: dict[str, list[int]] = {}  # prefix -> one-word prefix patterns
+        for pattern, (parts, prefix) in self.words.items():
+            index = self._prefixes if prefix and len(parts) == 1 else self._exact
+            index.setdefault(parts[0], []).append(pattern)
+        self._longest = max(map(len, self._prefixes), default=0)
+        self._codes: dict[str, str] = {}  # folded word -> its code
+        self._hits: dict[str, tuple[int, ...]] = {}  # flagged folded word -> its patterns
+        self._lock = threading.Lock()
+
+    def _digits(self, number: int) -> tuple[int, ...]:
+        digits = []
+        for _ in range(self.width):
+            number, digit = divmod(number, _BASE)
+            digits.append(digit)
+        return tuple(reversed(digits))
+
+    def _code(self, digits: tuple[int, ...], flagged: bool = False) -> str:
+        first, *rest = digits
+        return chr((_FLAGGED if flagged else _PLAIN) + first) + "".join(
+            chr(_NEXT + d) for d in rest
+        )
+
+    def spellings(self, stems: Sequence[str]) -> Iterator[str]:
+        """A run of stems as code strings: every mix of plain and flagged codes."""
+        choices = [
+            (self._code(self._by_stem[s]), self._code(self._by_stem[s], True)) for s in stems
+        ]
+        return ("".join(codes) for codes in product(*choices))
+
+    def encode(self, tokens: list[str]) -> str:
+        """A field's folded words as a code string."""
+        try:
+            if len(tokens) > 1:
+                return "".join(itemgetter(*tokens)(self._codes))
+            return self._codes[tokens[0]]
+        except KeyError:
+            return "".join(map(self._learn, tokens))
+
+    def hits(self, token: str) -> tuple[int, ...]:
+        """The word patterns a flagged word starts."""
+        found = self._hits.get(token)
+        return self._patterns_of(token) if found is None else found
+
+    def _patterns_of(self, token: str) -> tuple[int, ...]:
+        found = list(self._exact.get(token, _NONE))
+        for length in range(1, min(len(token), self._longest) + 1):
+            found += self._prefixes.get(token[:length], _NONE)
+        return tuple(sorted(found))
+
+    def _learn(self, token: str) -> str:
+        code = self._codes.get(token)
+        if code is None:
+            hits = self._patterns_of(token) if self.words else _NONE
+            code = self._code(self._by_stem.get(stem(token), self._other), bool(hits))
+            with self._lock:
+                if len(self._codes) >= _CACHE_LIMIT:
+                    self._codes.clear()
+                    self._hits.clear()
+                if hits:
+                    self._hits[token] = hits
+                self._codes[token] = code
+        return code
+
+
+@dataclass(frozen=True, slots=True)
+class Atom:
+    """What a term is matched by: a pattern, found by stems or word by word, and for a
+    stemmed phrase ending in a prefix (`"defence minist*"`) the prefix the next folded word
+    must start with."""
+
+    pattern: int
+    kind: int  # STEMS or WORDS
+    words: int  # words a match covers
+    check: str | None = None
+
+
+@dataclass(slots=True)
+class Scan:
+    """One document after the pass: where each pattern's matches are. Word positions are
+    worked out only for the atoms a candidate topic's evaluation asks about."""
+
+    document: Document
+    tokens: list[str]  # the folded words of all fields, SEPARATOR between fields
+    field_starts: tuple[int, int, int]  # word number where title, summary, content begin
+    # the automaton's hits, (offset of the last code character, pattern), by pattern then
+    # offset, and their patterns alone, to find a pattern's run by bisection
+    hits: list[tuple[int, int]]
+    keys: list[int]
+    words: dict[int, list[int]]  # exact-word and prefix pattern -> number of its first words
+    present: frozenset[int]  # the patterns that occurred
+    width: int  # characters per word code
+    _positions: dict[int, list[Position]] = field(default_factory=dict)  # id(atom) -> ...
+    _spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    _folded: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def lengths(self) -> tuple[int, int]:
+        """Words in the title and in the summary."""
+        title, summary, content = self.field_starts
+        return summary - title - 1, content - summary - 1
+
+    @property
+    def offsets(self) -> tuple[int, int, int]:
+        """Where title, summary and content begin when read as one line of words."""
+        _, summary, content = self.field_starts
+        return 0, summary - 1, content - 2
+
+    def positions(self, atom: Atom) -> list[Position] | None:
+        found = self._positions.get(id(atom))  # a matcher keeps its atoms: ids are stable
+        if found is not None or atom.pattern not in self.present:
+            return found
+        _, summary_at, content_at = self.field_starts
+        if atom.kind == STEMS:
+            width, before = self.width, atom.words - 1 - (atom.check is not None)
+            run = self.hits[
+                bisect_left(self.keys, atom.pattern) : bisect_right(self.keys, atom.pattern)
+            ]
+            firsts = [end // width - before for end, _ in run]
+        else:
+            firsts = self.words[atom.pattern]
+        found = []
+        for word in firsts:
+            if atom.check is not None:
+                last = word + atom.words - 1
+                if last >= len(self.tokens) or not self.tokens[last].startswith(atom.check):
+                    continue
+            at = 2 if word >= content_at else 1 if word >= summary_at else 0
+            first = word - self.field_starts[at]
+            found.append((at, first, first + atom.words))
+        self._positions[id(atom)] = found
+        return found
+
+    def char_span(self, position: Position) -> tuple[int, int]:
+        """Character offsets of a run of words. Folding keeps every character in place, so
+        word k of the folded text is word k of the original; spans are read only as far as
+        needed (the body can be long)."""
+        field_index, start, end = position
+        spans = self._spans.setdefault(field_index, [])
+        if len(spans) < end:
+            text = self._folded.get(field_index)
+            if text is None:
+                text = self._folded[field_index] = fold(self.document.fields[field_index])
+            finder = WORD.finditer(text, spans[-1][1] if spans else 0)
+            spans.extend(m.span() for m in islice(finder, end - len(spans)))
+        return spans[start][0], spans[end - 1][1]
+
+
+def encode(
+    document: Document, lexicon: Lexicon
+) -> tuple[str, list[str], tuple[int, int, int], dict[int, list[int]]]:
+    """The code string of the document's fields (a field break between them, a code that no
+    pattern contains, so no phrase spans two fields), all its folded words, the word number
+    where each field begins, and where each exact-word or prefix pattern matched."""
+    coded: list[str] = []
+    tokens: list[str] = []
+    word_hits: dict[int, list[int]] = {}
+    starts = []
+    width = lexicon.width
+    for index, text in enumerate(document.fields):
+        if index:
+            coded.append(lexicon.field_break)
+            tokens.append(SEPARATOR)
+        start = len(tokens)
+        starts.append(start)
+        words = word_list(text)
+        if not words:
+            continue
+        codes = lexicon.encode(words)
+        coded.append(codes)
+        tokens += words
+        for flag in _FLAGS.finditer(codes):  # the few words a topic asks for by their letters
+            at = flag.start() // width
+            for pattern in lexicon.hits(words[at]):
+                if _continues(lexicon.words[pattern], words, at):
+                    word_hits.setdefault(pattern, []).append(start + at)
+    return "".join(coded), tokens, (starts[0], starts[1], starts[2]), word_hits
+
+
+def _continues(pattern: WordPattern, words: list[str], at: int) -> bool:
+    """Whether an exact phrase (or one ending in a prefix) whose first word is words[at]
+    goes on in the same field."""
+    parts, prefix = pattern
+    if len(parts) == 1:
+        return True
+    following = words[at + 1 : at + len(parts)]
+    if len(following) < len(parts) - 1:
+        return False
+    *middle, last = parts[1:]
+    if following[:-1] != middle:
+        return False
+    return following[-1].startswith(last) if prefix else following[-1] == last
