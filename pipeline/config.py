@@ -7,6 +7,7 @@ that refuses to start. Unknown keys are errors for the same reason.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import types
@@ -32,6 +33,7 @@ from .topics import Topic, TopicQueryError, compile_topic
 DEFAULT_CONFIG_PATH = Path("newswatch.yaml")
 DEFAULT_DATABASE_URL = "sqlite:///newswatch.db"
 
+_HOST = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
@@ -55,6 +57,19 @@ def parse_duration(value: Any) -> float:
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
+def check_allow_entry(entry: str) -> str:
+    """An allow-list entry is an address, a network (`10.0.0.0/8`) or a host (`*.corp.example`)."""
+    value = entry.strip().lower()
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        if not _HOST.match(value):
+            raise ValueError(
+                f"expected an address, a network such as 10.0.0.0/8, or a host name, got {entry!r}"
+            ) from None
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -70,9 +85,18 @@ class FetchConfig(_Strict):
     read_timeout: Duration = 30.0
     total_timeout: Duration = 120.0
     max_bytes: int = Field(10_000_000, gt=0)
+    max_items: int = Field(1000, ge=1)  # entries taken from one document: the newest
     concurrency: int = Field(8, ge=1, le=256)
     per_host: int = Field(2, ge=1, le=64)
     max_backoff: Duration = 6 * 3600.0
+    # Non-public addresses that redirects and followed links may reach (see pipeline/network.py):
+    # addresses, networks such as 10.0.0.0/8, or host names (`*.corp.example`).
+    allow_private: list[str] = Field(default_factory=list)
+
+    @field_validator("allow_private")
+    @classmethod
+    def _allow_entries(cls, entries: list[str]) -> list[str]:
+        return [check_allow_entry(entry) for entry in entries]
 
 
 class BackfillSourceConfig(_Strict):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import re
 import zlib
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
@@ -25,9 +27,21 @@ from .text import html_to_text, truncate
 UNTITLED = "(untitled)"
 # A date more than this far in the future is a publisher's clock or timezone mistake.
 FUTURE_TOLERANCE = timedelta(days=1)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Stored text is capped (in characters, after cleaning): generous for real news, and a hostile
+# feed's 5 MB title cannot bloat the database, matching or messages. Cutting is a warning.
+MAX_TITLE = 1_000
+MAX_SUMMARY = 50_000
+MAX_CONTENT = 200_000
+MAX_ITEMS = 1_000  # entries taken from one document (fetch.max_items): the newest
+# Longer keys would not fit PostgreSQL's unique indexes (about 2,700 bytes an entry).
+MAX_GUID = 1_000
+MAX_URL = 2_000
 
 
-def parse_feed(fetched: FetchedFeed, *, max_bytes: int = 10_000_000) -> ParsedFeed:
+def parse_feed(
+    fetched: FetchedFeed, *, max_bytes: int = 10_000_000, max_items: int = MAX_ITEMS
+) -> ParsedFeed:
     """Parse one fetched document. Raises `NotAFeed` for anything that is not a feed."""
     body = fetched.body or b""
     if body[:2] == b"\x1f\x8b":  # gzip served without Content-Encoding, a common misconfiguration
@@ -39,11 +53,32 @@ def parse_feed(fetched: FetchedFeed, *, max_bytes: int = 10_000_000) -> ParsedFe
     else:
         fmt, title, home, raw, links, warning = _read_xml_feed(body, fetched)
         base = fetched.url if fetched.url.startswith("http") else (home or fetched.url)
+    notes = [warning] if warning else []
+    if len(raw) > max_items:
+        notes.append(f"kept the newest {max_items:,} of {len(raw):,} items (fetch.max_items)")
+        raw = _newest(raw, max_items)
+    cut = Counter[tuple[str, int]]()
     articles = unique_articles(
-        _to_article(entry, fetched.source.id, base, fetched.fetched_at) for entry in raw
+        _to_article(entry, fetched.source.id, base, fetched.fetched_at, cut) for entry in raw
     )
+    notes += [f"cut {n:,} {field} to {limit:,} characters" for (field, limit), n in cut.items()]
     absolute = {rel: urljoin(fetched.url, href) for rel, href in links.items()}
-    return ParsedFeed(articles=articles, title=title, format=fmt, warning=warning, links=absolute)
+    return ParsedFeed(
+        articles=articles,
+        title=truncate(title, MAX_TITLE) if title else title,
+        format=fmt,
+        warning="; ".join(notes) or None,
+        links=absolute,
+    )
+
+
+def _newest(entries: list[RawEntry], count: int) -> list[RawEntry]:
+    """The `count` most recent entries, in document order (undated ones count as new)."""
+    undated = datetime.max.replace(tzinfo=UTC)
+    ranked = sorted(
+        range(len(entries)), key=lambda i: entries[i].published_at or undated, reverse=True
+    )
+    return [entries[i] for i in sorted(ranked[:count])]
 
 
 def parse_bytes(body: bytes, url: str, *, name: str = "document") -> ParsedFeed:
@@ -119,16 +154,20 @@ def _raw_entry(entry: Any) -> RawEntry:
     )
 
 
-def _to_article(entry: RawEntry, feed_id: int, base: str, fetched_at: datetime) -> Article:
-    link = urljoin(base, entry.link.strip()) if entry.link else None
-    url = link if link and link.startswith(("http://", "https://")) else None
-    summary = html_to_text(entry.summary)
-    content = html_to_text(entry.content)
+def _to_article(
+    entry: RawEntry, feed_id: int, base: str, fetched_at: datetime, cut: Counter[tuple[str, int]]
+) -> Article:
+    link = urljoin(base, _CONTROL.sub("", entry.link).strip()) if entry.link else None
+    web = link is not None and link.startswith(("http://", "https://")) and len(link) <= MAX_URL
+    url = link if web else None
+    summary = _capped(html_to_text(entry.summary), "summaries", MAX_SUMMARY, cut)
+    content = _capped(html_to_text(entry.content), "contents", MAX_CONTENT, cut)
     title = html_to_text(entry.title) or truncate(summary or content, 120) or UNTITLED
+    title = _capped(title, "titles", MAX_TITLE, cut)
     published, missing = entry.published_at, entry.published_at is None
     if published is None or published > fetched_at + FUTURE_TOLERANCE:
         published, missing = fetched_at, True
-    guid = (entry.guid or "").strip() or url or _fallback_guid(title, entry.published_at)
+    guid = _key(entry.guid or "") or url or _fallback_guid(title, entry.published_at)
     return Article(
         feed_id=feed_id,
         guid=guid,
@@ -144,6 +183,20 @@ def _to_article(entry: RawEntry, feed_id: int, base: str, fetched_at: datetime) 
         fetched_at=fetched_at,
         content_hash=content_hash(title, summary),
     )
+
+
+def _capped(text: str, field: str, limit: int, cut: Counter[tuple[str, int]]) -> str:
+    if len(text) <= limit:
+        return text
+    cut[field, limit] += 1
+    return truncate(text, limit)
+
+
+def _key(guid: str) -> str:
+    """A GUID fit for a unique index: no control characters (PostgreSQL refuses NUL), and a
+    hash in place of one too long to index."""
+    guid = _CONTROL.sub("", guid).strip()
+    return guid if len(guid) <= MAX_GUID else "sha1:" + hashlib.sha1(guid.encode()).hexdigest()
 
 
 def _fallback_guid(title: str, published: datetime | None) -> str:
