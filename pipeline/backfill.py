@@ -32,9 +32,9 @@ from .errors import (
     describe,
 )
 from .fetch import FetchLimits, fetch_one, is_local
-from .network import without_userinfo
 from .parse import parse_feed
 from .records import FeedSource, ParsedFeed
+from .redact import without_userinfo
 
 log = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -70,6 +71,9 @@ def check_allow_entry(entry: str) -> str:
     return value
 
 
+AllowEntry = Annotated[str, AfterValidator(check_allow_entry)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -91,12 +95,7 @@ class FetchConfig(_Strict):
     max_backoff: Duration = 6 * 3600.0
     # Non-public addresses that redirects and followed links may reach (see pipeline/network.py):
     # addresses, networks such as 10.0.0.0/8, or host names (`*.corp.example`).
-    allow_private: list[str] = Field(default_factory=list)
-
-    @field_validator("allow_private")
-    @classmethod
-    def _allow_entries(cls, entries: list[str]) -> list[str]:
-        return [check_allow_entry(entry) for entry in entries]
+    allow_private: list[AllowEntry] = Field(default_factory=list)
 
 
 class BackfillSourceConfig(_Strict):

@@ -41,9 +41,9 @@ from .network import (
     PolicyTransport,
     home_origins,
     origin_of,
-    without_userinfo,
 )
 from .records import FeedSource, FetchedFeed
+from .redact import without_userinfo
 
 log = logging.getLogger(__name__)
 

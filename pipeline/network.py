@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import re
 import socket
 import ssl
 import urllib.request
@@ -60,13 +59,7 @@ METADATA = frozenset(
     )
 )
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def without_userinfo(text: str) -> str:
-    """`http://user:secret@proxy:3128` -> `http://[redacted]@proxy:3128`, anywhere in a text."""
-    return _USERINFO.sub(r"\1[redacted]@", text)
 
 
 def origin_of(url: str | httpx.URL) -> Origin | None:

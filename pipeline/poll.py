@@ -19,9 +19,9 @@ from . import store
 from .config import Config, FetchConfig
 from .errors import ConfigError, FetchError, ParseFailed, ServerHTTPError, StoreFailed, describe
 from .fetch import FetchLimits, FetchOutcome, fetch_feeds
-from .network import without_userinfo
 from .parse import parse_feed
 from .records import Article, FeedReport, FeedSource, FetchedFeed, ParsedFeed
+from .redact import without_userinfo
 
 log = logging.getLogger(__name__)
 

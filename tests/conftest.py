@@ -179,6 +179,17 @@ def feed_server() -> Iterator[FeedServer]:
 
 
 @pytest.fixture
+def second_server() -> Iterator[FeedServer]:
+    """Another server on 127.0.0.1, on its own port: another origin than `feed_server`."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield FeedServer(server)
+    server.clear()
+    if server.is_running():
+        server.stop()
+
+
+@pytest.fixture
 def unused_port() -> int:
     import socket
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, text
+
 from pipeline import store
 from pipeline.backfill import backfill
 from pipeline.config import BackfillSourceConfig, Config, FeedConfig, FetchConfig
@@ -187,4 +188,3 @@ def test_the_command_keeps_running_and_alerting_past_the_broken_feed(tmp_path, f
         assert "failed nested: parse_error" in result.stdout.replace("\n", " ")
     feeds = newswatch("feeds", "--config", str(config), cwd=tmp_path)
     assert "parse_error" in feeds.stdout
-

@@ -24,6 +24,7 @@ from .. import __version__, store
 from ..config import Config, load_config, parse_duration
 from ..config import database_url as resolve_database_url
 from ..errors import NewswatchError
+from ..redact import scrub_logs
 
 app = typer.Typer(
     help="Watch news feeds for the events your team cares about.",
@@ -84,6 +85,7 @@ def setup_logging(verbose: int) -> None:
         handlers=[RichHandler(console=err, show_path=False, rich_tracebacks=False)],
         force=True,
     )
+    scrub_logs()  # proxy URLs from the environment carry credentials; libraries log them
     if verbose < 2:
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
