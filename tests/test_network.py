@@ -133,3 +133,22 @@ def test_the_allow_list_is_checked_when_the_config_loads(tmp_path):
     text = "fetch:\n  allow_private: [127.0.0.1/8, '*.Corp.example']\n"
     config = load_config(write(tmp_path, text)).config
     assert config.fetch.allow_private == ["127.0.0.1/8", "*.corp.example"]
+
+
+def test_debug_logs_never_show_proxy_credentials(tmp_path, fake_slack, unused_port):
+    from tests.test_cli import newswatch
+
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(BBC)
+    config = tmp_path / "newswatch.yaml"
+    config.write_text(
+        f"feeds: [{{name: bbc, url: '{feed}'}}]\n"
+        f"slack: {{token: '{fake_slack.token}', api_url: '{fake_slack.api_url}',"
+        " default_channel: '#news'}\n"
+    )
+    proxy = f"http://alice:s3cret-pw@127.0.0.1:{unused_port}"
+    env = {"HTTPS_PROXY": proxy, "HTTP_PROXY": proxy, "NO_PROXY": ""}
+    result = newswatch("run", "-vv", "--config", str(config), cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "s3cret-pw" not in result.stdout + result.stderr
+    assert f"http://[redacted]@127.0.0.1:{unused_port}" in result.stderr, "it was logged"
