@@ -7,13 +7,15 @@ measured missing most near-duplicates at these lengths (30-80 words); MinHash do
 
 An article joins the story of a near-duplicate published within the window (default 72 hours),
 else starts a new story. Identical normalised text (the content hash) joins at once. Signatures
-are stored with the articles, so any process rebuilds the window's index from the database, and
-the index holds only the window: memory stays bounded however long it runs.
+are stored with the articles, so any process rebuilds the index from the database; it holds
+only the articles near the ones being placed, so memory stays bounded however long it runs and
+however far apart in time the articles of one batch are (see store/stories.py).
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -59,8 +61,13 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def band_keys(sig: np.ndarray) -> list[int]:
-    rows = sig.reshape(BANDS, ROWS).astype(np.uint64)
-    mixed = (rows * _BAND_MIX).sum(axis=1) + np.arange(BANDS, dtype=np.uint64)
+    return band_keys_of(sig.reshape(1, PERMUTATIONS))[0]
+
+
+def band_keys_of(signatures: np.ndarray) -> list[list[int]]:
+    """The LSH bucket keys of many signatures (an n x 64 array) at once."""
+    rows = signatures.reshape(len(signatures), BANDS, ROWS).astype(np.uint64)
+    mixed = (rows * _BAND_MIX).sum(axis=2) + np.arange(BANDS, dtype=np.uint64)
     return mixed.tolist()
 
 
@@ -84,42 +91,67 @@ class StoryIndex:
 
     def add(self, article_id: int, story_id: int, sig: np.ndarray, content_hash: str,
             when: datetime) -> None:  # fmt: skip
-        slot = self._free.pop() if self._free else self._grow()
-        self._signatures[slot] = sig
-        self._story[slot], self._article[slot] = story_id, article_id
-        self._when[slot], self._hash[slot] = when, content_hash
-        self._by_hash[content_hash] = slot
-        for key in band_keys(sig):
-            found = self._buckets.get(key)
-            if found is None:
-                self._buckets[key] = slot
-            elif isinstance(found, int):
-                self._buckets[key] = [found, slot]
-            else:
-                found.append(slot)
+        self.add_many([article_id], [story_id], sig.reshape(1, PERMUTATIONS), [content_hash],
+                      [when])  # fmt: skip
 
-    def _grow(self) -> int:
-        slot = len(self._story)
-        if slot == len(self._signatures):
+    def add_many(
+        self,
+        article_ids: Sequence[int],
+        story_ids: Sequence[int],
+        signatures: np.ndarray,
+        content_hashes: Sequence[str],
+        whens: Sequence[datetime],
+    ) -> None:
+        """Add articles (an n x 64 array of signatures): bucket keys in one vectorised step,
+        signatures copied in one, then only dictionary work per article."""
+        if not len(signatures):
+            return
+        slots = self._slots(len(signatures))
+        self._signatures[slots] = signatures
+        buckets, by_hash, article = self._buckets, self._by_hash, self._article
+        rows = zip(slots, article_ids, story_ids, content_hashes, whens,
+                   band_keys_of(signatures), strict=True)  # fmt: skip
+        for slot, article_id, story_id, content_hash, when, keys in rows:
+            self._story[slot], article[slot] = story_id, article_id
+            self._when[slot], self._hash[slot] = when, content_hash
+            # One pointer per text: the most recent article (highest id) with it.
+            same = by_hash.get(content_hash)
+            if same is None or article[same] < article_id:
+                by_hash[content_hash] = slot
+            for key in keys:
+                found = buckets.get(key)
+                if found is None:
+                    buckets[key] = slot
+                elif found.__class__ is int:
+                    buckets[key] = [found, slot]
+                else:
+                    found.append(slot)
+
+    def _slots(self, count: int) -> list[int]:
+        """`count` slots: freed ones first, then new ones (the arrays grow by doubling)."""
+        reused = [self._free.pop() for _ in range(min(count, len(self._free)))]
+        start, extra = len(self._story), count - len(reused)
+        while start + extra > len(self._signatures):
             self._signatures = np.concatenate([self._signatures, np.zeros_like(self._signatures)])
-        self._story.append(0)
-        self._article.append(0)
-        self._when.append(None)
-        self._hash.append("")
-        return slot
+        self._story.extend([0] * extra)
+        self._article.extend([0] * extra)
+        self._when.extend([None] * extra)
+        self._hash.extend([""] * extra)
+        return reused + list(range(start, start + extra))
 
     def find(self, sig: np.ndarray, content_hash: str, when: datetime) -> tuple[int, int] | None:
-        """(story id, article id) of the closest near-duplicate within the window, if any."""
+        """(story id, article id) of the closest near-duplicate within the window, if any; of
+        equally close ones, the most recent article (highest id), whatever order they came in."""
         exact = self._by_hash.get(content_hash)
         if exact is not None and self._within(exact, when):
             return self._story[exact], self._article[exact]
-        best, best_score = None, THRESHOLD
+        best, best_rank = None, (THRESHOLD, -1)
         for slot in self._candidates(sig):
             if not self._within(slot, when):
                 continue
-            score = similarity(self._signatures[slot], sig)
-            if score >= best_score:
-                best, best_score = slot, score
+            rank = (similarity(self._signatures[slot], sig), self._article[slot])
+            if rank >= best_rank:
+                best, best_rank = slot, rank
         return None if best is None else (self._story[best], self._article[best])
 
     def _candidates(self, sig: np.ndarray) -> set[int]:
@@ -141,15 +173,23 @@ class StoryIndex:
     def evict_before(self, moment: datetime) -> int:
         """Drop every article older than `moment`; returns how many left."""
         gone = [s for s, when in enumerate(self._when) if when is not None and when < moment]
+        if not gone:
+            return 0
+        leaving = set(gone)
+        keys = {key for slot_keys in band_keys_of(self._signatures[gone]) for key in slot_keys}
+        buckets = self._buckets
+        for key in keys:  # each bucket rebuilt once, however many of its slots leave
+            bucket = buckets[key]
+            if bucket.__class__ is int:
+                if bucket in leaving:
+                    del buckets[key]
+                continue
+            kept = [s for s in bucket if s not in leaving]  # type: ignore[union-attr]
+            if not kept:
+                del buckets[key]
+            else:
+                buckets[key] = kept[0] if len(kept) == 1 else kept
         for slot in gone:
-            for key in band_keys(self._signatures[slot]):
-                bucket = self._buckets.get(key)
-                if bucket == slot:
-                    del self._buckets[key]
-                elif isinstance(bucket, list):
-                    bucket.remove(slot)
-                    if len(bucket) == 1:
-                        self._buckets[key] = bucket[0]
             if self._by_hash.get(self._hash[slot]) == slot:
                 del self._by_hash[self._hash[slot]]
             self._when[slot] = None
