@@ -1,7 +1,6 @@
 """Story assignment in the database over a large history: time and peak memory per batch.
 
 Run by hand:  python benchmarks/story_assignment.py [--history 1000000] [--postgres URL]
-(also run by `python benchmarks/stories.py`).
 
 The history (placed articles spread evenly over a year, 2,000 of them real texts) is generated
 once with bulk inserts and kept for the next run: a SQLite file in --data-dir and a PostgreSQL
@@ -226,6 +225,8 @@ def main() -> None:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
+        # Shared machines: a load above the core count slows every figure here.
+        "load_average_at_start": [round(x, 1) for x in os.getloadavg()],
         "history_articles": args.history + REAL,
         "batch": BATCH,
         **measure(args.history, args.data_dir, args.postgres, args.fresh),

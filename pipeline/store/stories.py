@@ -15,27 +15,41 @@ assigning at once take turns, and no article is placed twice or misses a story t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from sqlalchemy import (
+    BigInteger,
     Connection,
     Engine,
     Integer,
     Row,
+    Text,
     bindparam,
     case,
+    cast,
     desc,
+    func,
     insert,
     select,
+    type_coerce,
     update,
 )
 
-from ..stories import DEFAULT_WINDOW, PERMUTATIONS, StoryIndex, signature, to_bytes
+from ..stories import (
+    DEFAULT_WINDOW,
+    PERMUTATIONS,
+    Nearest,
+    StoredWindow,
+    StoryIndex,
+    signature,
+    to_bytes,
+)
 from .schema import ArticleRow, FeedRow, StoryRow, UTCDateTime
 
 BATCH = 1000
 READ_AHEAD = 0.25  # of a window
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STORIES = StoryRow.__table__
 ARTICLES = ArticleRow.__table__
 
@@ -103,9 +117,8 @@ def _place(
     nearby = _Neighbourhood(connection, window)
     placed = _Placements()
     for row in batch:
-        nearby.cover(row.published_at)
         sig = signature(row.title, row.summary)
-        found = nearby.index.find(sig, row.content_hash, row.published_at)
+        found = nearby.nearest(sig, row.content_hash, row.published_at).choice
         if found is None:
             placed.new.append(_NewStory(row, last_seen_at=row.published_at))
             story = -len(placed.new)
@@ -119,40 +132,51 @@ def _place(
                 count, last = placed.joined.get(story, (0, row.published_at))
                 placed.joined[story] = (count + 1, max(last, row.published_at))
         placed.articles.append({"b_id": row.id, "b_story": story, "b_signature": to_bytes(sig)})
-        nearby.index.add(row.id, story, sig, row.content_hash, row.published_at)
+        nearby.batch.add(row.id, story, sig, row.content_hash, row.published_at)
     report.loaded += nearby.loaded
     return placed
 
 
 class _Neighbourhood:
-    """The placed articles within the window of the article being placed, read forward in time
-    in chunks (a little beyond what is needed now, so a dense batch needs few queries) and
-    evicted once behind."""
+    """What the article being placed is compared with: the stored articles within its window,
+    read forward in time in chunks (a little beyond what is needed now, so a dense batch needs
+    few queries) and dropped once behind it, and the batch's articles placed so far."""
 
     def __init__(self, connection: Connection, window: timedelta) -> None:
         self.connection = connection
         self.window = window
-        self.index = StoryIndex(window)
-        self.until: datetime | None = None  # placed articles up to here are in the index
+        self.stored = StoredWindow(window)
+        self.batch = StoryIndex(window)
+        self.until: datetime | None = None  # stored articles up to here have been read
         self.loaded = 0
 
-    def cover(self, when: datetime) -> None:
+    def nearest(self, sig: np.ndarray, content_hash: str, when: datetime) -> Nearest:
+        self._cover(when)
+        found = self.stored.nearest(sig, content_hash, _micros(when))
+        return found.merge(self.batch.nearest(sig, content_hash, when))
+
+    def _cover(self, when: datetime) -> None:
         earliest, latest = when - self.window, when + self.window
         if self.until is not None and latest <= self.until:
             return
-        self.index.evict_before(earliest)
+        self.stored.drop_before(_micros(earliest))
+        self.batch.evict_before(earliest)
         if self.until is None or earliest > self.until:  # a gap in time: start afresh
             after = ArticleRow.published_at >= earliest
         else:
             after = ArticleRow.published_at > self.until
         self.until = latest + self.window * READ_AHEAD
+        sqlite = self.connection.dialect.name == "sqlite"
         rows = self.connection.execute(
             select(
                 ArticleRow.id,
                 ArticleRow.story_id,
                 ArticleRow.signature,
                 ArticleRow.content_hash,
-                ArticleRow.published_at,
+                # Raw, for numpy to convert at once: SQLite's text, PostgreSQL's microseconds.
+                type_coerce(ArticleRow.published_at, Text)
+                if sqlite
+                else cast(func.extract("epoch", ArticleRow.published_at) * 1_000_000, BigInteger),
             )
             .where(
                 ArticleRow.story_id.is_not(None),
@@ -166,8 +190,19 @@ class _Neighbourhood:
             return
         ids, stories, signatures, hashes, whens = zip(*rows, strict=True)
         matrix = np.frombuffer(b"".join(signatures), dtype="<u4").astype(np.uint32)
-        self.index.add_many(ids, stories, matrix.reshape(len(rows), PERMUTATIONS), hashes, whens)
+        times = np.array(whens, dtype="datetime64[us]" if sqlite else np.int64).astype(np.int64)
+        self.stored.add(
+            np.array(ids, dtype=np.int64),
+            np.array(stories, dtype=np.int64),
+            times,
+            matrix.reshape(len(rows), PERMUTATIONS),
+            hashes,
+        )
         self.loaded += len(rows)
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 def _write(connection: Connection, placed: _Placements, report: StoryReport) -> None:
