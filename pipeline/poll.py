@@ -109,10 +109,10 @@ def ingest(
         return _record_failure(engine, source, outcome, now, settings)
     try:
         if outcome.not_modified:
-            _store(engine, source, _not_modified(source, outcome, now))
+            _store(engine, source, _succeeded(source, outcome, now))
             return FeedReport(source.id, source.name, "not_modified")
         parsed = _parse(outcome, settings)
-        new_ids = _store(engine, source, _fetched(source, outcome, parsed, now), parsed.articles)
+        new_ids = _store(engine, source, _succeeded(source, outcome, now, parsed), parsed.articles)
     except FetchError as error:
         return _record_failure(engine, source, error, now, settings, outcome.http_status)
     if outcome.moved_to:
@@ -149,39 +149,25 @@ def _store(
         raise StoreFailed(f"could not store the feed: {describe(error)}") from error
 
 
-def _not_modified(source: FeedSource, outcome: FetchedFeed, now: datetime) -> store.FetchRecord:
-    return store.FetchRecord(
-        source=source,
-        started_at=outcome.fetched_at,
-        status="not_modified",
-        next_fetch_at=_next_fetch(source, now),
-        http_status=outcome.http_status,
-        bytes=0,
-        duration_ms=outcome.duration_ms,
-        etag=outcome.etag,
-        last_modified=outcome.last_modified,
-        moved_to=outcome.moved_to,
-    )
-
-
-def _fetched(
-    source: FeedSource, outcome: FetchedFeed, parsed: ParsedFeed, now: datetime
+def _succeeded(
+    source: FeedSource, outcome: FetchedFeed, now: datetime, parsed: ParsedFeed | None = None
 ) -> store.FetchRecord:
+    """The record of a fetch that worked: with a parsed document, or a 304 without."""
     return store.FetchRecord(
         source=source,
         started_at=outcome.fetched_at,
-        status="ok",
+        status="not_modified" if parsed is None else "ok",
         next_fetch_at=_next_fetch(source, now),
         http_status=outcome.http_status,
         bytes=len(outcome.body or b""),
         duration_ms=outcome.duration_ms,
-        items_seen=len(parsed.articles),
-        warning=parsed.warning,
+        items_seen=len(parsed.articles) if parsed else 0,
+        warning=parsed.warning if parsed else None,
         etag=outcome.etag,
         last_modified=outcome.last_modified,
         moved_to=outcome.moved_to,
-        title=parsed.title,
-        format=parsed.format,
+        title=parsed.title if parsed else None,
+        format=parsed.format if parsed else None,
     )
 
 

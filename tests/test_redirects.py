@@ -95,11 +95,12 @@ def test_the_allow_list_lets_a_redirect_in_but_never_moves_the_feed_there(
     assert store.feed_health(engine)[0].url == feed_server.url("/feed")
 
 
-def test_a_backfill_link_may_not_lead_inside(engine, feed_server, internal, tmp_path):
+def backfill_linking_to(engine, feed_server, href: str):
+    """Backfill an archive whose only older document is at `href`."""
     feed_server.feed(
         "/history/feed.xml",
         b"<feed xmlns='http://www.w3.org/2005/Atom'><title>x</title>"
-        b"<link rel='prev-archive' href='" + internal.url(METADATA_PATH).encode() + b"'/>"
+        b"<link rel='prev-archive' href='" + href.encode() + b"'/>"
         b"<entry><id>a</id><title>Today</title><updated>2026-02-12T10:00:00Z</updated></entry>"
         b"</feed>",
         content_type="application/atom+xml",
@@ -111,6 +112,11 @@ def test_a_backfill_link_may_not_lead_inside(engine, feed_server, internal, tmp_
     )
     window = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)
     (report,) = backfill(engine, Config(feeds=[feed]), *window)
+    return report
+
+
+def test_a_backfill_link_may_not_lead_inside(engine, feed_server, internal):
+    report = backfill_linking_to(engine, feed_server, internal.url(METADATA_PATH))
     assert report.documents == 1 and len(report.errors) == 1
     assert "blocked" in report.errors[0] and "loopback" in report.errors[0]
     assert internal.hits(METADATA_PATH) == [] and articles(engine) == ["Today"]
@@ -119,21 +125,7 @@ def test_a_backfill_link_may_not_lead_inside(engine, feed_server, internal, tmp_
 def test_a_web_archive_may_not_point_at_local_files(engine, feed_server, tmp_path):
     secret = tmp_path / "secret.xml"
     secret.write_bytes(CREDENTIALS)
-    feed_server.feed(
-        "/history/feed.xml",
-        b"<feed xmlns='http://www.w3.org/2005/Atom'><title>x</title>"
-        b"<link rel='prev-archive' href='" + secret.as_uri().encode() + b"'/>"
-        b"<entry><id>a</id><title>Today</title><updated>2026-02-12T10:00:00Z</updated></entry>"
-        b"</feed>",
-        content_type="application/atom+xml",
-    )
-    feed = FeedConfig(
-        name="archive",
-        url=feed_server.url("/history/feed.xml"),
-        backfill=BackfillSourceConfig(kind="rfc5005"),
-    )
-    window = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)
-    (report,) = backfill(engine, Config(feeds=[feed]), *window)
+    report = backfill_linking_to(engine, feed_server, secret.as_uri())
     assert "local file" in report.errors[0] and articles(engine) == ["Today"]
 
 
