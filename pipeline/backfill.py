@@ -27,12 +27,11 @@ from .errors import (
     ConfigError,
     FetchError,
     FetchFailed,
-    ParseFailed,
     StoreFailed,
     describe,
 )
 from .fetch import FetchLimits, fetch_one, is_local
-from .parse import parse_feed
+from .parse import read_document
 from .records import FeedSource, ParsedFeed
 from .redact import without_userinfo
 
@@ -190,12 +189,7 @@ def _read(
     try:
         if isinstance(outcome, FetchError):
             raise outcome
-        try:
-            return parse_feed(outcome, max_bytes=limits.max_bytes, max_items=limits.max_items)
-        except FetchError:
-            raise
-        except Exception as error:  # RecursionError from a hostile document, or a bug
-            raise ParseFailed(f"could not read the document: {describe(error)}") from error
+        return read_document(outcome, max_bytes=limits.max_bytes, max_items=limits.max_items)
     except ClientHTTPError as error:
         if missing_ends and error.http_status == 404:  # past the last WordPress page
             return None

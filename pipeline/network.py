@@ -122,16 +122,17 @@ class NetworkPolicy:
     def refusal(self, host: str, address: IPAddress) -> str | None:
         """Why connecting to `address` (which `host` resolved to) is refused, or None."""
         reason = classify(address)
-        if reason is None or self._host_allowed(host):
+        if reason is None:
             return None
-        if address in METADATA:
-            exact = any(n.num_addresses == 1 and address in n for n in self.networks)
-            return None if exact else reason
-        return None if any(address in n for n in self.networks) else reason
-
-    def _host_allowed(self, host: str) -> bool:
         host = host.lower().rstrip(".")
-        return any(host == h or (h.startswith("*.") and host.endswith(h[1:])) for h in self.hosts)
+        if address in METADATA:  # only an entry naming exactly this address or host
+            exact = host in self.hosts or any(
+                n.num_addresses == 1 and address in n for n in self.networks
+            )
+            return None if exact else reason
+        if any(host == h or (h.startswith("*.") and host.endswith(h[1:])) for h in self.hosts):
+            return None
+        return None if any(address in n for n in self.networks) else reason
 
 
 async def resolve(host: str, port: int) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import logging
 import re
 import zlib
 from collections import Counter
@@ -19,10 +20,12 @@ from urllib.parse import urljoin
 import feedparser
 
 from .dedupe import canonical_url, unique_articles
-from .errors import NotAFeed, ResponseTooLarge
+from .errors import FetchError, NotAFeed, ParseFailed, ResponseTooLarge, describe
 from .jsonfeed import looks_like_json, read_json_feed
 from .records import Article, FeedSource, FetchedFeed, ParsedFeed, RawEntry
 from .text import html_to_text, truncate
+
+log = logging.getLogger(__name__)
 
 UNTITLED = "(untitled)"
 # A date more than this far in the future is a publisher's clock or timezone mistake.
@@ -79,6 +82,19 @@ def _newest(entries: list[RawEntry], count: int) -> list[RawEntry]:
         range(len(entries)), key=lambda i: entries[i].published_at or undated, reverse=True
     )
     return [entries[i] for i in sorted(ranked[:count])]
+
+
+def read_document(fetched: FetchedFeed, *, max_bytes: int, max_items: int) -> ParsedFeed:
+    """`parse_feed`, with anything unforeseen it raises (a RecursionError from a hostile
+    document, a parser bug) turned into `ParseFailed`: that document's failure, never the run's.
+    """
+    try:
+        return parse_feed(fetched, max_bytes=max_bytes, max_items=max_items)
+    except FetchError:
+        raise
+    except Exception as error:
+        log.debug("parsing %s raised", fetched.url, exc_info=True)
+        raise ParseFailed(f"could not read the document: {describe(error)}") from error
 
 
 def parse_bytes(body: bytes, url: str, *, name: str = "document") -> ParsedFeed:

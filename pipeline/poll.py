@@ -17,9 +17,9 @@ from sqlalchemy import Engine
 
 from . import store
 from .config import Config, FetchConfig
-from .errors import ConfigError, FetchError, ParseFailed, ServerHTTPError, StoreFailed, describe
+from .errors import ConfigError, FetchError, ServerHTTPError, StoreFailed, describe
 from .fetch import FetchLimits, FetchOutcome, fetch_feeds
-from .parse import parse_feed
+from .parse import read_document
 from .records import Article, FeedReport, FeedSource, FetchedFeed, ParsedFeed
 from .redact import without_userinfo
 
@@ -111,7 +111,7 @@ def ingest(
         if outcome.not_modified:
             _store(engine, source, _succeeded(source, outcome, now))
             return FeedReport(source.id, source.name, "not_modified")
-        parsed = _parse(outcome, settings)
+        parsed = read_document(outcome, max_bytes=settings.max_bytes, max_items=settings.max_items)
         new_ids = _store(engine, source, _succeeded(source, outcome, now, parsed), parsed.articles)
     except FetchError as error:
         return _record_failure(engine, source, error, now, settings, outcome.http_status)
@@ -127,16 +127,6 @@ def ingest(
         new_article_ids=new_ids,
         warning=parsed.warning,
     )
-
-
-def _parse(outcome: FetchedFeed, settings: FetchConfig) -> ParsedFeed:
-    try:
-        return parse_feed(outcome, max_bytes=settings.max_bytes, max_items=settings.max_items)
-    except FetchError:
-        raise
-    except Exception as error:  # RecursionError from a hostile document, or a bug
-        log.debug("parsing feed %r raised", outcome.source.name, exc_info=True)
-        raise ParseFailed(f"could not read the document: {describe(error)}") from error
 
 
 def _store(

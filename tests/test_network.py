@@ -118,6 +118,10 @@ def test_an_allowed_network_never_opens_a_metadata_address_unless_named():
     assert policy.refusal("x", ipaddress.ip_address("10.9.9.9")) is None
     assert policy.refusal("feeds.corp.example", ipaddress.ip_address("192.168.1.1")) is None
     assert policy.refusal("corp.example.evil", ipaddress.ip_address("192.168.1.1"))
+    wildcard = NetworkPolicy.from_entries(["*.internal"])
+    assert wildcard.refusal("metadata.google.internal", metadata), "a wildcard never opens it"
+    named = NetworkPolicy.from_entries(["metadata.google.internal"])
+    assert named.refusal("metadata.google.internal", metadata) is None
 
 
 def test_home_origins_default_their_ports():

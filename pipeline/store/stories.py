@@ -99,8 +99,8 @@ def _lock_stories(connection: Connection) -> None:
 @dataclass(slots=True)
 class _NewStory:
     first: Row  # the article that starts it
+    last_seen_at: datetime
     count: int = 1
-    last_seen_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -120,14 +120,14 @@ def _place(
         sig = signature(row.title, row.summary)
         found = nearby.nearest(sig, row.content_hash, row.published_at).choice
         if found is None:
-            placed.new.append(_NewStory(row, last_seen_at=row.published_at))
+            placed.new.append(_NewStory(row, row.published_at))
             story = -len(placed.new)
         else:
             story = found[0]
             if story < 0:
                 new = placed.new[-story - 1]
                 new.count += 1
-                new.last_seen_at = max(new.last_seen_at or row.published_at, row.published_at)
+                new.last_seen_at = max(new.last_seen_at, row.published_at)
             else:
                 count, last = placed.joined.get(story, (0, row.published_at))
                 placed.joined[story] = (count + 1, max(last, row.published_at))
