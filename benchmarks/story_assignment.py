@@ -140,14 +140,15 @@ def child(url: str) -> None:
 
     engine = store.connect(url)
     baseline = _status_mb("VmRSS")
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     report = assign_stories(engine)
-    seconds = time.perf_counter() - began
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     peak = _status_mb("VmHWM")
     print(
         json.dumps(
             {
                 "seconds": round(seconds, 3),
+                "cpu_seconds": round(cpu, 3),  # this process only (not PostgreSQL's server)
                 "peak_rss_mb": round(peak, 1),
                 "rss_growth_mb": round(peak - baseline, 1),
                 "assigned": report.assigned,
@@ -200,7 +201,8 @@ def measure(history: int, data_dir: Path, postgres: str | None, fresh: bool) -> 
             result = run_scenario(url, engine, scenario)
             figures[name][scenario] = result  # type: ignore[index]
             print(
-                f"  {scenario}: {result['seconds']:.2f} s, peak RSS {result['peak_rss_mb']} MB "
+                f"  {scenario}: {result['seconds']:.2f} s ({result['cpu_seconds']:.2f} s CPU), "
+                f"peak RSS {result['peak_rss_mb']} MB "
                 f"(+{result['rss_growth_mb']} MB), {result['articles_read_back']:,} stored "
                 f"articles read back, {result['joined']} joined"
             )
