@@ -39,6 +39,7 @@ from .network import (
     PRIVATE,
     NetworkPolicy,
     PolicyTransport,
+    at_home,
     home_origins,
     origin_of,
 )
@@ -193,7 +194,8 @@ async def _get(
     moved = bool(response.history) and all(
         r.status_code in PERMANENT_REDIRECTS for r in response.history
     )
-    if moved and origin_of(response.url) not in home and response.extensions.get(PRIVATE, True):
+    inside = response.extensions.get(PRIVATE, True)
+    if moved and inside and not at_home(origin_of(response.url), home):
         # A permanent redirect never moves a feed inside: the next poll starts from its URL.
         log.warning(
             "feed %r: not moving it to %s, a non-public address of another origin",

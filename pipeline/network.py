@@ -77,6 +77,15 @@ def home_origins(urls: Iterable[str]) -> frozenset[Origin]:
     return frozenset(o for o in map(origin_of, urls) if o is not None)
 
 
+def at_home(origin: Origin | None, home: frozenset[Origin]) -> bool:
+    """Whether `origin` is one the operator configured; a configured http origin's upgrade to
+    https on the same host (ports 80 -> 443) counts, as sites redirect there routinely."""
+    if origin is None:
+        return False
+    scheme, host, port = origin
+    return origin in home or ((scheme, port) == ("https", 443) and ("http", host, 80) in home)
+
+
 def classify(address: IPAddress) -> str | None:
     """Why an address is not a public one ("a loopback address", ...), or None if it is."""
     if isinstance(address, ipaddress.IPv6Address):
@@ -242,8 +251,7 @@ class PolicyTransport(httpx.AsyncBaseTransport):
         self._proxies: dict[str, httpx.AsyncHTTPTransport] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        origin = origin_of(request.url)
-        home = origin is not None and origin in request.extensions.get(HOME, ())
+        home = at_home(origin_of(request.url), request.extensions.get(HOME, frozenset()))
         proxy = self._proxy_for(request.url)
         if proxy is not None:
             private = await self._check_by_name(request.url.host, request.url.port, home)

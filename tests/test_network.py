@@ -15,7 +15,14 @@ from werkzeug import Request, Response
 from pipeline.config import load_config
 from pipeline.errors import AddressRefused
 from pipeline.fetch import FetchLimits, fetch_one
-from pipeline.network import HOME, NetworkPolicy, PolicyTransport, classify, home_origins
+from pipeline.network import (
+    HOME,
+    NetworkPolicy,
+    PolicyTransport,
+    at_home,
+    classify,
+    home_origins,
+)
 from pipeline.records import FeedSource, FetchedFeed
 from tests.conftest import FeedServer
 from tests.test_config import error_for, write
@@ -122,6 +129,15 @@ def test_an_allowed_network_never_opens_a_metadata_address_unless_named():
     assert wildcard.refusal("metadata.google.internal", metadata), "a wildcard never opens it"
     named = NetworkPolicy.from_entries(["metadata.google.internal"])
     assert named.refusal("metadata.google.internal", metadata) is None
+
+
+def test_the_same_hosts_upgrade_to_https_is_home_and_nothing_else():
+    home = home_origins(["http://intranet.corp/feed"])
+    assert at_home(("https", "intranet.corp", 443), home)
+    assert not at_home(("https", "intranet.corp", 8443), home)
+    assert not at_home(("http", "intranet.corp", 8080), home)
+    assert not at_home(("https", "other.corp", 443), home)
+    assert not at_home(("http", "intranet.corp", 80), home_origins(["https://intranet.corp/"]))
 
 
 def test_home_origins_default_their_ports():
