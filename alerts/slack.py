@@ -23,7 +23,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from pipeline.text import hide_url_credentials, printable
+from pipeline.redact import without_userinfo
+from pipeline.text import printable
 
 from .records import Delivery, SlackMessage
 
@@ -98,7 +99,7 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "[redacted]")
-        return hide_url_credentials(text)
+        return without_userinfo(text)
 
 
 _URL = re.compile(r"\b[a-zA-Z][\w+.-]*://\S+")

@@ -21,10 +21,19 @@ from sqlalchemy import Engine
 
 from . import store
 from .config import BackfillSourceConfig, Config, FeedConfig
-from .errors import ClientHTTPError, ConfigError, FetchError
-from .fetch import FetchLimits, fetch_one
-from .parse import parse_feed
+from .errors import (
+    AddressRefused,
+    ClientHTTPError,
+    ConfigError,
+    FetchError,
+    FetchFailed,
+    StoreFailed,
+    describe,
+)
+from .fetch import FetchLimits, fetch_one, is_local
+from .parse import read_document
 from .records import FeedSource, ParsedFeed
+from .redact import without_userinfo
 
 log = logging.getLogger(__name__)
 
@@ -70,25 +79,44 @@ def backfill(
     reports = []
     for feed in feeds:
         report = BackfillReport(feed.name)
-        source = scheduled[feed.name]
-        documents = _documents(feed, source, limits, config.backfill.max_pages, start, report)
-        for where, parsed in documents:
-            report.documents += 1
-            if on_document is not None:
-                on_document(feed.name, where)
-            wanted = [a for a in parsed.articles if start <= a.published_at < end]
-            report.undated += sum(1 for a in wanted if a.published_at_missing)
-            history = [
-                dataclasses.replace(a, origin="backfill")
-                for a in wanted
-                if not a.published_at_missing
-            ]
-            report.in_window += len(history)
-            report.new_article_ids += store.store_articles(engine, history)
-            if parsed.articles and min(a.published_at for a in parsed.articles) < start:
-                report.reached_start = True
         reports.append(report)
+        source = scheduled[feed.name]
+        try:
+            for where, parsed in _documents(
+                feed, source, limits, config.backfill.max_pages, start, report
+            ):
+                report.documents += 1
+                if on_document is not None:
+                    on_document(feed.name, where)
+                _keep(engine, parsed, start, end, report, source, where)
+        except Exception as error:  # a bug must not stop the other feeds' history
+            log.exception("backfill of %r failed", feed.name)
+            report.errors.append(f"{FetchFailed.kind}: {describe(error)}")
     return reports
+
+
+def _keep(
+    engine: Engine,
+    parsed: ParsedFeed,
+    start: datetime,
+    end: datetime,
+    report: BackfillReport,
+    source: FeedSource,
+    where: str,
+) -> None:
+    """Store one document's entries in [start, end)."""
+    wanted = [a for a in parsed.articles if start <= a.published_at < end]
+    report.undated += sum(1 for a in wanted if a.published_at_missing)
+    history = [
+        dataclasses.replace(a, origin="backfill") for a in wanted if not a.published_at_missing
+    ]
+    report.in_window += len(history)
+    try:
+        report.new_article_ids += store.store_articles(engine, history)
+    except Exception as error:  # this document is lost, not the ones before or after it
+        _failed(report, source, where, StoreFailed(f"could not store: {describe(error)}"))
+    if parsed.articles and min(a.published_at for a in parsed.articles) < start:
+        report.reached_start = True
 
 
 def _documents(
@@ -129,6 +157,9 @@ def _documents(
         link = _older(parsed, spec)
         if link is None:
             return
+        if not is_local(url) and is_local(link):  # a web page may not point us at local files
+            _failed(report, source, link, AddressRefused("a web document linked to a local file"))
+            return
         url = link
     report.errors.append(f"stopped after {max_pages} pages (backfill.max_pages)")
 
@@ -158,15 +189,20 @@ def _read(
     try:
         if isinstance(outcome, FetchError):
             raise outcome
-        return parse_feed(outcome, max_bytes=limits.max_bytes)
+        return read_document(outcome, max_bytes=limits.max_bytes, max_items=limits.max_items)
     except ClientHTTPError as error:
         if missing_ends and error.http_status == 404:  # past the last WordPress page
             return None
-        report.errors.append(f"{url}: {error}")
+        _failed(report, source, url, error)
     except FetchError as error:
-        report.errors.append(f"{url}: {error}")
-    log.warning("backfill of %r stopped at %s: %s", source.name, url, report.errors[-1])
+        _failed(report, source, url, error)
     return None
+
+
+def _failed(report: BackfillReport, source: FeedSource, where: str, error: FetchError) -> None:
+    message = without_userinfo(f"{where}: {error.kind}: {error}")
+    report.errors.append(message)
+    log.warning("backfill of %r: %s", source.name, message)
 
 
 def _directory(

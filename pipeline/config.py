@@ -7,15 +7,18 @@ that refuses to start. Unknown keys are errors for the same reason.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import types
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -27,11 +30,15 @@ from pydantic import (
 )
 
 from .errors import ConfigError
+from .redact import without_userinfo
 from .topics import Topic, TopicQueryError, compile_topic
 
 DEFAULT_CONFIG_PATH = Path("newswatch.yaml")
 DEFAULT_DATABASE_URL = "sqlite:///newswatch.db"
 
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_HOST = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
@@ -55,6 +62,53 @@ def parse_duration(value: Any) -> float:
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
+def check_allow_entry(entry: str) -> str:
+    """An allow-list entry is an address, a network (`10.0.0.0/8`) or a host (`*.corp.example`)."""
+    value = entry.strip().lower()
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        if not _HOST.match(value):
+            raise ValueError(
+                f"expected an address, a network such as 10.0.0.0/8, or a host name, got {entry!r}"
+            ) from None
+    return value
+
+
+def check_feed_url(url: str) -> str:
+    """An http(s) URL with a host, a file:// URL, or a path (anything without a scheme)."""
+    expected = "expected an http(s) URL, a file:// URL or a path"
+    text = url.strip()
+    if not text:
+        raise ValueError(f"{expected}, got ''")
+    shown = without_userinfo(text)
+    if _CONTROL.search(text):
+        raise ValueError(f"{expected}, got {shown!r} (it contains control characters)")
+    scheme = _SCHEME.match(text)
+    if scheme is None or len(scheme.group(1)) == 1:  # a path (C: is a Windows drive)
+        return url
+    name = scheme.group(1).lower()
+    parts = urlsplit(text)
+    if name == "file":
+        if not text[5:].startswith("//") or not parts.path:
+            raise ValueError(f"expected file:///path/to/feed.xml, got {shown!r}")
+        return url
+    if name not in ("http", "https"):
+        raise ValueError(f"{expected}, got {shown!r} (unknown scheme {name!r})")
+    if not text[len(name) + 1 :].startswith("//") or not parts.hostname:
+        raise ValueError(f"expected {name}://host/path, got {shown!r}")
+    try:
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError:
+        raise ValueError(f"{shown!r} has an invalid port") from None
+    if any(c.isspace() for c in text):
+        raise ValueError(f"{shown!r} contains spaces (write them as %20)")
+    return url
+
+
+AllowEntry = Annotated[str, AfterValidator(check_allow_entry)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -70,9 +124,13 @@ class FetchConfig(_Strict):
     read_timeout: Duration = 30.0
     total_timeout: Duration = 120.0
     max_bytes: int = Field(10_000_000, gt=0)
+    max_items: int = Field(1000, ge=1)  # entries taken from one document: the newest
     concurrency: int = Field(8, ge=1, le=256)
     per_host: int = Field(2, ge=1, le=64)
     max_backoff: Duration = 6 * 3600.0
+    # Non-public addresses that redirects and followed links may reach (see pipeline/network.py):
+    # addresses, networks such as 10.0.0.0/8, or host names (`*.corp.example`).
+    allow_private: list[AllowEntry] = Field(default_factory=list)
 
 
 class BackfillSourceConfig(_Strict):
@@ -88,6 +146,11 @@ class BackfillSourceConfig(_Strict):
     kind: Literal["rfc5005", "paged", "wordpress", "directory"]
     url: str | None = None
     path: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str | None) -> str | None:
+        return None if url is None else check_feed_url(url)
 
     @model_validator(mode="after")
     def _path_for_directories(self) -> BackfillSourceConfig:
@@ -105,13 +168,8 @@ class FeedConfig(_Strict):
 
     @field_validator("url")
     @classmethod
-    def _known_scheme(cls, url: str) -> str:
-        scheme = url.split(":", 1)[0].lower() if re.match(r"^[a-zA-Z][\w+.-]*://", url) else ""
-        if scheme not in ("", "http", "https", "file"):
-            raise ValueError(f"expected an http(s) URL, a file:// URL or a path, got {url!r}")
-        if not url.strip():
-            raise ValueError("expected an http(s) URL, a file:// URL or a path, got ''")
-        return url
+    def _url(cls, url: str) -> str:
+        return check_feed_url(url)
 
 
 class BackfillConfig(_Strict):

@@ -1,8 +1,8 @@
 """Every error newswatch raises on purpose, as one hierarchy.
 
-Callers catch `NewswatchError` to tell "the user must fix something" from a bug. Fetch failures
-carry a `kind` that is stored in the fetch log and the feed's health, so the classes and the
-stored words stay in one place.
+Callers catch `NewswatchError` to tell "the user must fix something" from a bug. A feed's
+failures (fetch, parse or store) carry a `kind` that is stored in the fetch log and the feed's
+health, so the classes and the stored words stay in one place.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ class DatabaseError(NewswatchError):
 
 
 class FetchError(NewswatchError):
-    """A feed could not be fetched. `kind` is the stored classification."""
+    """A feed's turn failed (fetching it, or reading or storing what came back). `kind` is the
+    stored classification."""
 
     kind = "error"
 
@@ -78,3 +79,37 @@ class NotAFeed(FetchError):
     """The response arrived but is not RSS, Atom, RDF or JSON Feed (often an HTML page)."""
 
     kind = "not_a_feed"
+
+
+class AddressRefused(FetchError):
+    """A redirect or a followed link led to a private, loopback, link-local or metadata address
+    that the network policy (`fetch.allow_private`) does not permit."""
+
+    kind = "blocked"
+
+
+class FetchFailed(FetchError):
+    """Fetching raised something unforeseen (a bug, or a library surprise)."""
+
+    kind = "fetch_error"
+
+
+class ParseFailed(FetchError):
+    """The document arrived but reading it raised (a hostile document, or a parser bug)."""
+
+    kind = "parse_error"
+
+
+class StoreFailed(FetchError):
+    """The feed's articles or state could not be written to the database."""
+
+    kind = "store_error"
+
+
+def describe(error: BaseException, limit: int = 300) -> str:
+    """One readable line for an unforeseen exception: its type and the first line of its
+    message (a database error's own message, never the SQL and parameters around it)."""
+    text = str(getattr(error, "orig", None) or error).strip()
+    first = text.splitlines()[0] if text else ""
+    line = f"{type(error).__name__}: {first}" if first else type(error).__name__
+    return line if len(line) <= limit else line[: limit - 1] + "…"

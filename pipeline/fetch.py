@@ -26,13 +26,25 @@ from .errors import (
     ClientHTTPError,
     ConnectFailed,
     FetchError,
+    FetchFailed,
     FetchTimeout,
     FileUnreadable,
     RateLimited,
     ResponseTooLarge,
     ServerHTTPError,
+    describe,
+)
+from .network import (
+    HOME,
+    PRIVATE,
+    NetworkPolicy,
+    PolicyTransport,
+    at_home,
+    home_origins,
+    origin_of,
 )
 from .records import FeedSource, FetchedFeed
+from .redact import without_userinfo
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +65,10 @@ class FetchLimits:
     read_timeout: float = 30.0
     total_timeout: float = 120.0
     max_bytes: int = 10_000_000
+    max_items: int = 1000
     concurrency: int = 8
     per_host: int = 2
+    allow_private: tuple[str, ...] = ()  # the network policy's allow-list (see network.py)
 
     @classmethod
     def from_config(cls, config: FetchConfig) -> FetchLimits:
@@ -63,8 +77,10 @@ class FetchLimits:
             read_timeout=config.read_timeout,
             total_timeout=config.total_timeout,
             max_bytes=config.max_bytes,
+            max_items=config.max_items,
             concurrency=config.concurrency,
             per_host=config.per_host,
+            allow_private=tuple(config.allow_private),
         )
 
 
@@ -79,7 +95,8 @@ async def fetch_feeds(
 ) -> list[tuple[FeedSource, FetchOutcome]]:
     """Fetch many feeds concurrently; a failure is returned as that feed's outcome, never raised.
 
-    `on_result` is called as each feed finishes (to store it and advance a progress bar).
+    `on_result` is called as each feed finishes (to store it and advance a progress bar); if it
+    raises, that is logged and the other feeds go on.
     """
     everyone = asyncio.Semaphore(limits.concurrency)
     per_host: dict[str, asyncio.Semaphore] = {}
@@ -97,11 +114,15 @@ async def fetch_feeds(
                 except FetchError as error:
                     outcome = error
                 except Exception as error:  # a bug or an httpx surprise must not stop the others
-                    log.exception("fetching feed %r failed unexpectedly", source.name)
-                    outcome = FetchError(f"unexpected {type(error).__name__}: {error}")
+                    log.debug("fetching feed %r raised", source.name, exc_info=True)
+                    outcome = FetchFailed(f"unexpected {without_userinfo(describe(error))}")
             results.append((source, outcome))
-            if on_result is not None:
+            if on_result is None:
+                return
+            try:
                 on_result(source, outcome)
+            except Exception:
+                log.exception("handling feed %r failed; going on with the others", source.name)
 
         await asyncio.gather(*(one(source) for source in sources))
     return results
@@ -121,8 +142,10 @@ def _client(limits: FetchLimits) -> httpx.AsyncClient:
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
-        # Feed URLs come from the config file; proxies from the environment still apply.
-        trust_env=True,
+        # Every connection goes through the network policy; it applies the environment's
+        # proxies itself (httpx's own would bypass the policy).
+        transport=PolicyTransport(NetworkPolicy.from_entries(limits.allow_private)),
+        trust_env=False,
     )
 
 
@@ -147,7 +170,7 @@ async def fetch_feed(
     except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
         raise ConnectFailed(f"could not connect: {exc or type(exc).__name__}") from None
     except httpx.UnsupportedProtocol as exc:
-        raise ClientHTTPError(f"unsupported URL: {exc}") from None
+        raise ClientHTTPError(f"unsupported URL: {without_userinfo(str(exc))}") from None
     except httpx.DecodingError as exc:
         raise ConnectFailed(f"could not decode the compressed body: {exc}") from None
 
@@ -160,12 +183,26 @@ async def _get(
         headers["If-None-Match"] = source.etag
     if source.last_modified:
         headers["If-Modified-Since"] = source.last_modified
-    async with client.stream("GET", source.url, headers=headers) as response:
+    home = home_origins(source.configured_urls or (source.url,))
+    async with client.stream(
+        "GET", source.url, headers=headers, extensions={HOME: home}
+    ) as response:
         _raise_for_status(response)
         body = None
         if response.status_code != 304:
             body = await _read_capped(response, limits.max_bytes)
-    moved = response.history and all(r.status_code in PERMANENT_REDIRECTS for r in response.history)
+    moved = bool(response.history) and all(
+        r.status_code in PERMANENT_REDIRECTS for r in response.history
+    )
+    inside = response.extensions.get(PRIVATE, True)
+    if moved and inside and not at_home(origin_of(response.url), home):
+        # A permanent redirect never moves a feed inside: the next poll starts from its URL.
+        log.warning(
+            "feed %r: not moving it to %s, a non-public address of another origin",
+            source.name,
+            without_userinfo(str(response.url)),
+        )
+        moved = False
     return FetchedFeed(
         source=source,
         body=body,

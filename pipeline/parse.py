@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import logging
+import re
 import zlib
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 from urllib.parse import urljoin
@@ -19,16 +22,28 @@ from urllib.parse import urljoin
 import feedparser
 
 from .dedupe import canonical_url, unique_articles
-from .errors import NotAFeed, ResponseTooLarge
+from .errors import FetchError, NotAFeed, ParseFailed, ResponseTooLarge, describe
 from .jsonfeed import looks_like_json, read_json_feed
 from .parsers import Fallback, FastFeed, read_fast
 from .records import Article, FeedSource, FetchedFeed, ParsedFeed, RawEntry
 from .text import html_to_text, truncate
 
+log = logging.getLogger(__name__)
+
 UNTITLED = "(untitled)"
 # A date more than this far in the future is a publisher's clock or timezone mistake.
 FUTURE_TOLERANCE = timedelta(days=1)
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Stored text is capped (in characters, after cleaning): generous for real news, and a hostile
+# feed's 5 MB title cannot bloat the database, matching or messages. Cutting is a warning.
+MAX_TITLE = 1_000
+MAX_SUMMARY = 50_000
+MAX_CONTENT = 200_000
+MAX_ITEMS = 1_000  # entries taken from one document (fetch.max_items): the newest
+# Longer keys would not fit PostgreSQL's unique indexes (about 2,700 bytes an entry).
+MAX_GUID = 1_000
+MAX_URL = 2_000
 
 
 class _XmlFeed(NamedTuple):
@@ -42,7 +57,11 @@ class _XmlFeed(NamedTuple):
 
 
 def parse_feed(
-    fetched: FetchedFeed, *, max_bytes: int = 10_000_000, fast_path: bool = True
+    fetched: FetchedFeed,
+    *,
+    max_bytes: int = 10_000_000,
+    max_items: int = MAX_ITEMS,
+    fast_path: bool = True,
 ) -> ParsedFeed:
     """Parse one fetched document. Raises `NotAFeed` for anything that is not a feed.
 
@@ -60,19 +79,47 @@ def parse_feed(
         fmt, title, home, raw, links, warning, fallback = _read_xml_feed(body, fetched, fast_path)
         base = fetched.url if fetched.url.startswith("http") else (home or fetched.url)
         parser = "feedparser" if fallback else "fast"
+    notes = [warning] if warning else []
+    if len(raw) > max_items:
+        notes.append(f"kept the newest {max_items:,} of {len(raw):,} items (fetch.max_items)")
+        raw = _newest(raw, max_items)
+    cut = Counter[tuple[str, int]]()
     articles = unique_articles(
-        _to_article(entry, fetched.source.id, base, fetched.fetched_at) for entry in raw
+        _to_article(entry, fetched.source.id, base, fetched.fetched_at, cut) for entry in raw
     )
+    notes += [f"cut {n:,} {field} to {limit:,} characters" for (field, limit), n in cut.items()]
     absolute = {rel: urljoin(fetched.url, href) for rel, href in links.items()}
     return ParsedFeed(
         articles=articles,
-        title=title,
+        title=truncate(title, MAX_TITLE) if title else title,
         format=fmt,
-        warning=warning,
+        warning="; ".join(notes) or None,
         links=absolute,
         parser=parser,
         fallback=fallback,
     )
+
+
+def _newest(entries: list[RawEntry], count: int) -> list[RawEntry]:
+    """The `count` most recent entries, in document order (undated ones count as new)."""
+    undated = datetime.max.replace(tzinfo=UTC)
+    ranked = sorted(
+        range(len(entries)), key=lambda i: entries[i].published_at or undated, reverse=True
+    )
+    return [entries[i] for i in sorted(ranked[:count])]
+
+
+def read_document(fetched: FetchedFeed, *, max_bytes: int, max_items: int) -> ParsedFeed:
+    """`parse_feed`, with anything unforeseen it raises (a RecursionError from a hostile
+    document, a parser bug) turned into `ParseFailed`: that document's failure, never the run's.
+    """
+    try:
+        return parse_feed(fetched, max_bytes=max_bytes, max_items=max_items)
+    except FetchError:
+        raise
+    except Exception as error:
+        log.debug("parsing %s raised", fetched.url, exc_info=True)
+        raise ParseFailed(f"could not read the document: {describe(error)}") from error
 
 
 def parse_bytes(
@@ -171,16 +218,20 @@ def _entry_link(entry: Any) -> str | None:
     return alternates[-1] if alternates else entry.get("link") or None
 
 
-def _to_article(entry: RawEntry, feed_id: int, base: str, fetched_at: datetime) -> Article:
-    link = urljoin(base, entry.link.strip()) if entry.link else None
-    url = link if link and link.startswith(("http://", "https://")) else None
-    summary = html_to_text(entry.summary)
-    content = html_to_text(entry.content)
+def _to_article(
+    entry: RawEntry, feed_id: int, base: str, fetched_at: datetime, cut: Counter[tuple[str, int]]
+) -> Article:
+    link = urljoin(base, _CONTROL.sub("", entry.link).strip()) if entry.link else None
+    web = link is not None and link.startswith(("http://", "https://")) and len(link) <= MAX_URL
+    url = link if web else None
+    summary = _capped(html_to_text(entry.summary), "summaries", MAX_SUMMARY, cut)
+    content = _capped(html_to_text(entry.content), "contents", MAX_CONTENT, cut)
     title = html_to_text(entry.title) or truncate(summary or content, 120) or UNTITLED
+    title = _capped(title, "titles", MAX_TITLE, cut)
     published, missing = entry.published_at, entry.published_at is None
     if published is None or published > fetched_at + FUTURE_TOLERANCE:
         published, missing = fetched_at, True
-    guid = (entry.guid or "").strip() or url or _fallback_guid(title, entry.published_at)
+    guid = _key(entry.guid or "") or url or _fallback_guid(title, entry.published_at)
     return Article(
         feed_id=feed_id,
         guid=guid,
@@ -196,6 +247,20 @@ def _to_article(entry: RawEntry, feed_id: int, base: str, fetched_at: datetime) 
         fetched_at=fetched_at,
         content_hash=content_hash(title, summary),
     )
+
+
+def _capped(text: str, field: str, limit: int, cut: Counter[tuple[str, int]]) -> str:
+    if len(text) <= limit:
+        return text
+    cut[field, limit] += 1
+    return truncate(text, limit)
+
+
+def _key(guid: str) -> str:
+    """A GUID fit for a unique index: no control characters (PostgreSQL refuses NUL), and a
+    hash in place of one too long to index."""
+    guid = _CONTROL.sub("", guid).strip()
+    return guid if len(guid) <= MAX_GUID else "sha1:" + hashlib.sha1(guid.encode()).hexdigest()
 
 
 def _fallback_guid(title: str, published: datetime | None) -> str:

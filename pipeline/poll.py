@@ -1,8 +1,8 @@
 """One polling cycle: fetch the due feeds, parse, drop exact duplicates, store.
 
 `ingest` handles one feed's fetch outcome and is what an Airflow mapped task calls; `poll` runs
-a whole cycle concurrently for the command line. A feed that fails is recorded and reported;
-it never stops the others.
+a whole cycle concurrently (the command line, and each Airflow shard). A feed that fails,
+whatever the reason, is recorded and reported; it never stops the others.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from sqlalchemy import Engine
 
 from . import store
 from .config import Config, FetchConfig
-from .errors import ConfigError, FetchError, ServerHTTPError
+from .errors import ConfigError, FetchError, ServerHTTPError, StoreFailed, describe
 from .fetch import FetchLimits, FetchOutcome, fetch_feeds
-from .parse import parse_feed
-from .records import FeedReport, FeedSource
+from .parse import read_document
+from .records import Article, FeedReport, FeedSource, FetchedFeed, ParsedFeed
+from .redact import without_userinfo
 
 log = logging.getLogger(__name__)
 
@@ -97,53 +98,25 @@ def poll(
 def ingest(
     engine: Engine, source: FeedSource, outcome: FetchOutcome, settings: FetchConfig
 ) -> FeedReport:
-    """Parse and store one feed's fetch outcome, recording it in the feed's state and log."""
+    """Parse and store one feed's fetch outcome, recording it in the feed's state and log.
+
+    Never raises for this feed's own trouble: whatever goes wrong in parsing or storing
+    (a hostile document, a parser bug, a database error) is recorded as this feed's failure,
+    with a kind that says which stage broke, and backed off like any other failure.
+    """
     now = datetime.now(UTC)
     if isinstance(outcome, FetchError):
         return _record_failure(engine, source, outcome, now, settings)
-    if outcome.not_modified:
-        store.record_fetch(
-            engine,
-            store.FetchRecord(
-                source=source,
-                started_at=outcome.fetched_at,
-                status="not_modified",
-                next_fetch_at=_next_fetch(source, now),
-                http_status=outcome.http_status,
-                bytes=0,
-                duration_ms=outcome.duration_ms,
-                etag=outcome.etag,
-                last_modified=outcome.last_modified,
-                moved_to=outcome.moved_to,
-            ),
-        )
-        return FeedReport(source.id, source.name, "not_modified")
     try:
-        parsed = parse_feed(outcome, max_bytes=settings.max_bytes)
+        if outcome.not_modified:
+            _store(engine, source, _succeeded(source, outcome, now))
+            return FeedReport(source.id, source.name, "not_modified")
+        parsed = read_document(outcome, max_bytes=settings.max_bytes, max_items=settings.max_items)
+        new_ids = _store(engine, source, _succeeded(source, outcome, now, parsed), parsed.articles)
     except FetchError as error:
         return _record_failure(engine, source, error, now, settings, outcome.http_status)
-    new_ids = store.record_fetch(
-        engine,
-        store.FetchRecord(
-            source=source,
-            started_at=outcome.fetched_at,
-            status="ok",
-            next_fetch_at=_next_fetch(source, now),
-            http_status=outcome.http_status,
-            bytes=len(outcome.body or b""),
-            duration_ms=outcome.duration_ms,
-            items_seen=len(parsed.articles),
-            warning=parsed.warning,
-            etag=outcome.etag,
-            last_modified=outcome.last_modified,
-            moved_to=outcome.moved_to,
-            title=parsed.title,
-            format=parsed.format,
-        ),
-        parsed.articles,
-    )
     if outcome.moved_to:
-        log.info("feed %r moved permanently to %s", source.name, outcome.moved_to)
+        log.info("feed %r moved permanently to %s", source.name, without_userinfo(outcome.moved_to))
     if parsed.warning:
         log.warning("feed %r: parser warning: %s", source.name, parsed.warning)
     return FeedReport(
@@ -153,6 +126,38 @@ def ingest(
         articles_seen=len(parsed.articles),
         new_article_ids=new_ids,
         warning=parsed.warning,
+    )
+
+
+def _store(
+    engine: Engine, source: FeedSource, record: store.FetchRecord, articles: Sequence[Article] = ()
+) -> list[int]:
+    try:
+        return store.record_fetch(engine, record, articles)
+    except Exception as error:
+        log.debug("storing feed %r raised", source.name, exc_info=True)
+        raise StoreFailed(f"could not store the feed: {describe(error)}") from error
+
+
+def _succeeded(
+    source: FeedSource, outcome: FetchedFeed, now: datetime, parsed: ParsedFeed | None = None
+) -> store.FetchRecord:
+    """The record of a fetch that worked: with a parsed document, or a 304 without."""
+    return store.FetchRecord(
+        source=source,
+        started_at=outcome.fetched_at,
+        status="not_modified" if parsed is None else "ok",
+        next_fetch_at=_next_fetch(source, now),
+        http_status=outcome.http_status,
+        bytes=len(outcome.body or b""),
+        duration_ms=outcome.duration_ms,
+        items_seen=len(parsed.articles) if parsed else 0,
+        warning=parsed.warning if parsed else None,
+        etag=outcome.etag,
+        last_modified=outcome.last_modified,
+        moved_to=outcome.moved_to,
+        title=parsed.title if parsed else None,
+        format=parsed.format if parsed else None,
     )
 
 
@@ -166,19 +171,23 @@ def _record_failure(
 ) -> FeedReport:
     retry_after = error.retry_after if isinstance(error, ServerHTTPError) else None
     next_fetch_at = backoff(source, now, retry_after=retry_after, max_backoff=settings.max_backoff)
-    store.record_fetch(
-        engine,
-        store.FetchRecord(
-            source=source,
-            started_at=now,
-            status=error.kind,
-            next_fetch_at=next_fetch_at,
-            http_status=error.http_status or http_status,
-            error=str(error),
-        ),
-    )
-    log.warning("feed %r failed (%s): %s", source.name, error.kind, error)
-    return FeedReport(source.id, source.name, error.kind, error=str(error))
+    message = without_userinfo(str(error))
+    try:
+        store.record_fetch(
+            engine,
+            store.FetchRecord(
+                source=source,
+                started_at=now,
+                status=error.kind,
+                next_fetch_at=next_fetch_at,
+                http_status=error.http_status or http_status,
+                error=message,
+            ),
+        )
+    except Exception as failure:  # the database itself is failing: report, and go on
+        log.error("feed %r: could not record its failure: %s", source.name, describe(failure))
+    log.warning("feed %r failed (%s): %s", source.name, error.kind, message)
+    return FeedReport(source.id, source.name, error.kind, error=message)
 
 
 def _next_fetch(source: FeedSource, now: datetime) -> datetime:

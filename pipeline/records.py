@@ -18,6 +18,9 @@ class FeedSource:
     last_modified: str | None = None
     poll_interval: float = 900.0
     consecutive_failures: int = 0
+    # The URLs the operator configured for this feed (its URL, its backfill source): their
+    # origins may be private addresses. Empty means `url` itself. See pipeline/network.py.
+    configured_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

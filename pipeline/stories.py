@@ -7,14 +7,18 @@ measured missing most near-duplicates at these lengths (30-80 words); MinHash do
 
 An article joins the story of a near-duplicate published within the window (default 72 hours),
 else starts a new story. Identical normalised text (the content hash) joins at once. Signatures
-are stored with the articles, so any process rebuilds the window's index from the database, and
-the index holds only the window: memory stays bounded however long it runs.
+are stored with the articles, so any process rebuilds the index from the database; it holds
+only the articles near the ones being placed, so memory stays bounded however long it runs and
+however far apart in time the articles of one batch are (see store/stories.py).
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -59,9 +63,39 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def band_keys(sig: np.ndarray) -> list[int]:
-    rows = sig.reshape(BANDS, ROWS).astype(np.uint64)
-    mixed = (rows * _BAND_MIX).sum(axis=1) + np.arange(BANDS, dtype=np.uint64)
-    return mixed.tolist()
+    return band_key_matrix(sig.reshape(1, PERMUTATIONS))[0].tolist()
+
+
+def band_key_matrix(signatures: np.ndarray) -> np.ndarray:
+    """The LSH bucket keys of many signatures (an n x 64 array) at once: n x 16 uint64."""
+    rows = signatures.reshape(len(signatures), BANDS, ROWS).astype(np.uint64)
+    return (rows * _BAND_MIX).sum(axis=2) + np.arange(BANDS, dtype=np.uint64)
+
+
+def _latest(a: tuple[Any, ...] | None, b: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+@dataclass(frozen=True, slots=True)
+class Nearest:
+    """What an article could join in one index, kept apart so indexes can be merged: the
+    most recent article with the identical text within the window, and the closest
+    near-duplicate within it (of equally close ones, the most recent: highest id)."""
+
+    exact: tuple[int, int] | None = None  # (article id, story id)
+    near: tuple[float, int, int] | None = None  # (similarity, article id, story id)
+
+    def merge(self, other: Nearest) -> Nearest:
+        return Nearest(_latest(self.exact, other.exact), _latest(self.near, other.near))  # type: ignore[arg-type]
+
+    @property
+    def choice(self) -> tuple[int, int] | None:
+        """(story id, article id) to join: an identical text first; None: a new story."""
+        if self.exact is not None:
+            return self.exact[1], self.exact[0]
+        if self.near is not None:
+            return self.near[2], self.near[1]
+        return None
 
 
 class StoryIndex:
@@ -77,7 +111,7 @@ class StoryIndex:
         self._hash: list[str] = []
         self._free: list[int] = []
         self._buckets: dict[int, int | list[int]] = {}
-        self._by_hash: dict[str, int] = {}
+        self._by_hash: dict[str, list[int]] = {}
 
     def __len__(self) -> int:
         return len(self._story) - len(self._free)
@@ -88,7 +122,7 @@ class StoryIndex:
         self._signatures[slot] = sig
         self._story[slot], self._article[slot] = story_id, article_id
         self._when[slot], self._hash[slot] = when, content_hash
-        self._by_hash[content_hash] = slot
+        self._by_hash.setdefault(content_hash, []).append(slot)
         for key in band_keys(sig):
             found = self._buckets.get(key)
             if found is None:
@@ -109,18 +143,21 @@ class StoryIndex:
         return slot
 
     def find(self, sig: np.ndarray, content_hash: str, when: datetime) -> tuple[int, int] | None:
-        """(story id, article id) of the closest near-duplicate within the window, if any."""
-        exact = self._by_hash.get(content_hash)
-        if exact is not None and self._within(exact, when):
-            return self._story[exact], self._article[exact]
-        best, best_score = None, THRESHOLD
+        """(story id, article id) of the article to join within the window, if any."""
+        return self.nearest(sig, content_hash, when).choice
+
+    def nearest(self, sig: np.ndarray, content_hash: str, when: datetime) -> Nearest:
+        article, story = self._article, self._story
+        same = [s for s in self._by_hash.get(content_hash, ()) if self._within(s, when)]
+        exact = max((article[s], story[s]) for s in same) if same else None
+        near = None
         for slot in self._candidates(sig):
             if not self._within(slot, when):
                 continue
             score = similarity(self._signatures[slot], sig)
-            if score >= best_score:
-                best, best_score = slot, score
-        return None if best is None else (self._story[best], self._article[best])
+            if score >= THRESHOLD:
+                near = _latest(near, (score, article[slot], story[slot]))
+        return Nearest(exact, near)  # type: ignore[arg-type]
 
     def _candidates(self, sig: np.ndarray) -> set[int]:
         found: set[int] = set()
@@ -141,20 +178,107 @@ class StoryIndex:
     def evict_before(self, moment: datetime) -> int:
         """Drop every article older than `moment`; returns how many left."""
         gone = [s for s, when in enumerate(self._when) if when is not None and when < moment]
+        if not gone:
+            return 0
+        leaving = set(gone)
+        keys = set(band_key_matrix(self._signatures[gone]).ravel().tolist())
+        buckets = self._buckets
+        for key in keys:  # each bucket rebuilt once, however many of its slots leave
+            bucket = buckets[key]
+            if bucket.__class__ is int:
+                if bucket in leaving:
+                    del buckets[key]
+                continue
+            kept = [s for s in bucket if s not in leaving]  # type: ignore[union-attr]
+            if not kept:
+                del buckets[key]
+            else:
+                buckets[key] = kept[0] if len(kept) == 1 else kept
         for slot in gone:
-            for key in band_keys(self._signatures[slot]):
-                bucket = self._buckets.get(key)
-                if bucket == slot:
-                    del self._buckets[key]
-                elif isinstance(bucket, list):
-                    bucket.remove(slot)
-                    if len(bucket) == 1:
-                        self._buckets[key] = bucket[0]
-            if self._by_hash.get(self._hash[slot]) == slot:
+            same = self._by_hash[self._hash[slot]]
+            same.remove(slot)
+            if not same:
                 del self._by_hash[self._hash[slot]]
             self._when[slot] = None
             self._free.append(slot)
         return len(gone)
+
+
+class StoredWindow:
+    """Stored articles read back to compare new ones with, as time-ordered chunks of numpy
+    arrays (each chunk's bucket keys and content hashes sorted once): reading a chunk costs
+    no Python work per article, and a lookup is a few binary searches per chunk. Times are
+    microseconds since the epoch."""
+
+    def __init__(self, window: timedelta = DEFAULT_WINDOW) -> None:
+        self.window = window // timedelta(microseconds=1)
+        self._chunks: list[_Chunk] = []
+
+    def __len__(self) -> int:
+        return sum(len(c.ids) for c in self._chunks)
+
+    def add(self, ids: np.ndarray, stories: np.ndarray, when: np.ndarray, signatures: np.ndarray,
+            hashes: Sequence[str]) -> None:  # fmt: skip
+        """One chunk, ordered by `when`."""
+        if len(ids):
+            self._chunks.append(_Chunk.of(ids, stories, when, signatures, hashes))
+
+    def drop_before(self, moment: int) -> None:
+        self._chunks = [c for c in self._chunks if c.when[-1] >= moment]
+
+    def nearest(self, sig: np.ndarray, content_hash: str, when: int) -> Nearest:
+        keys = band_key_matrix(sig.reshape(1, PERMUTATIONS))[0]
+        found = Nearest()
+        for chunk in self._chunks:
+            if chunk.when[0] <= when + self.window and chunk.when[-1] >= when - self.window:
+                found = found.merge(chunk.nearest(sig, keys, content_hash, when, self.window))
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    ids: np.ndarray
+    stories: np.ndarray
+    when: np.ndarray
+    signatures: np.ndarray
+    keys: np.ndarray  # every row's 16 bucket keys, sorted
+    key_rows: np.ndarray  # the row of each sorted key
+    hashes: np.ndarray  # content hashes, sorted
+    hash_rows: np.ndarray
+
+    @classmethod
+    def of(cls, ids: np.ndarray, stories: np.ndarray, when: np.ndarray, signatures: np.ndarray,
+           hashes: Sequence[str]) -> _Chunk:  # fmt: skip
+        keys = band_key_matrix(signatures).ravel()
+        key_order = np.argsort(keys, kind="stable")
+        texts = np.asarray(hashes, dtype=object)
+        hash_order = np.argsort(texts, kind="stable")
+        return cls(ids, stories, when, signatures, keys[key_order], key_order // BANDS,
+                   texts[hash_order], hash_order)  # fmt: skip
+
+    def nearest(self, sig: np.ndarray, keys: np.ndarray, content_hash: str, when: int,
+                window: int) -> Nearest:  # fmt: skip
+        exact = None
+        start = int(np.searchsorted(self.hashes, content_hash, "left"))
+        end = int(np.searchsorted(self.hashes, content_hash, "right"))
+        rows = self._within(self.hash_rows[start:end], when, window)
+        if rows.size:
+            best = rows[np.argmax(self.ids[rows])]
+            exact = (int(self.ids[best]), int(self.stories[best]))
+        starts = np.searchsorted(self.keys, keys, "left").tolist()
+        ends = np.searchsorted(self.keys, keys, "right").tolist()
+        spans = [self.key_rows[a:b] for a, b in zip(starts, ends, strict=True) if a < b]
+        if not spans:
+            return Nearest(exact, None)
+        rows = self._within(np.unique(np.concatenate(spans)), when, window)
+        scores = np.count_nonzero(self.signatures[rows] == sig, axis=1) / PERMUTATIONS
+        close = scores >= THRESHOLD
+        candidates = zip(scores[close].tolist(), self.ids[rows[close]].tolist(),
+                         self.stories[rows[close]].tolist(), strict=True)  # fmt: skip
+        return Nearest(exact, max(candidates, default=None))
+
+    def _within(self, rows: np.ndarray, when: int, window: int) -> np.ndarray:
+        return rows[np.abs(self.when[rows] - when) <= window]
 
 
 def to_bytes(sig: np.ndarray) -> bytes:

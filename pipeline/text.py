@@ -72,12 +72,3 @@ _UNPRINTABLE = re.compile(
 def printable(text: str) -> str:
     """`text` without control and bidirectional-formatting characters (tabs and newlines kept)."""
     return _UNPRINTABLE.sub("", text)
-
-
-_URL_CREDENTIALS = re.compile(r"(\b[a-zA-Z][\w+.-]*://)[^/\s@]+@")
-
-
-def hide_url_credentials(text: str) -> str:
-    """`scheme://user:password@host` -> `scheme://[redacted]@host`, wherever a URL is in `text`
-    (a proxy's, or a feed's behind basic auth, as HTTP clients log and raise them)."""
-    return _URL_CREDENTIALS.sub(r"\1[redacted]@", text) if "@" in text else text

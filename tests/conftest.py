@@ -169,14 +169,24 @@ class FeedServer:
         return [headers for p, headers in self.requests if p == path]
 
 
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
+def serving() -> Iterator[FeedServer]:
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     yield FeedServer(server)
     server.clear()
     if server.is_running():
         server.stop()
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    yield from serving()
+
+
+@pytest.fixture
+def second_server() -> Iterator[FeedServer]:
+    """Another server on 127.0.0.1, on its own port: another origin than `feed_server`."""
+    yield from serving()
 
 
 @pytest.fixture

@@ -124,3 +124,42 @@ def test_topic_shape_is_checked(tmp_path):
 )
 def test_durations(value, seconds):
     assert parse_duration(value) == seconds
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("htp:/x", "unknown scheme 'htp'"),
+        ("http://", "expected http://host/path"),
+        ("http:/feeds.example/rss", "expected http://host/path"),
+        ("https:///rss", "expected https://host/path"),
+        ("http://feeds.example:99x/rss", "invalid port"),
+        ("http://feeds.example/my feed", "contains spaces"),
+        ("file:feed.xml", "expected file:///path/to/feed.xml"),
+        ("http://user:s3cret@/rss", "expected http://host/path"),
+    ],
+)
+def test_a_feed_url_that_is_not_a_url_is_refused_with_its_key(tmp_path, url, says):
+    message = error_for(
+        tmp_path, f"feeds: [{{name: a, url: 'x.xml'}}, {{name: b, url: '{url}'}}]\n"
+    )
+    assert "feeds[1].url:" in message and says in message, message
+    assert "s3cret" not in message
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["feeds/local.xml", "/srv/feeds/a.xml", "C:/feeds/a.xml", "file:///srv/feeds/a.xml",
+     "https://feeds.example/rss?x=1", "http://127.0.0.1:8080/feed", "http://[::1]:8080/feed"],
+)  # fmt: skip
+def test_urls_and_paths_that_stay_valid(tmp_path, url):
+    config = load_config(write(tmp_path, f"feeds: [{{name: a, url: '{url}'}}]\n")).config
+    assert config.feeds[0].url.endswith(url.rsplit("/", 1)[-1])
+
+
+def test_a_backfill_url_is_checked_too(tmp_path):
+    message = error_for(
+        tmp_path,
+        "feeds: [{name: a, url: 'x.xml', backfill: {kind: paged, url: 'http://'}}]\n",
+    )
+    assert "feeds[0].backfill.url:" in message

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 
@@ -156,3 +159,34 @@ UNENQUEUED_FIXTURE = [
     " END FROM generate_series(1, 20000) g",
     "ANALYZE",
 ]
+
+
+FIRST_RUN = """
+import sys, time
+from pipeline.store import open_database
+start = float(sys.argv[2])
+time.sleep(max(0.0, start - time.time()))
+open_database(sys.argv[1]).dispose()
+"""
+
+
+def test_two_first_runs_at_once_on_a_new_sqlite_file_both_succeed(tmp_path):
+    # Real processes, released at the same instant once their imports are done.
+    for round_ in range(4):
+        url = f"sqlite:///{tmp_path / f'new{round_}.db'}"
+        start = f"{time.time() + 3:.3f}"
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-c", FIRST_RUN, url, start],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        for run in runs:
+            _, stderr = run.communicate(timeout=120)
+            assert run.returncode == 0, stderr
+        engine = store.connect(url)
+        assert store.current_revision(engine) == store.head_revision()
+        engine.dispose()

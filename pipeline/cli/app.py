@@ -31,7 +31,8 @@ from .. import __version__, store
 from ..config import Config, load_config, parse_duration
 from ..config import database_url as resolve_database_url
 from ..errors import NewswatchError
-from ..text import hide_url_credentials, printable
+from ..redact import scrub_logs
+from ..text import printable
 
 app = typer.Typer(
     help="Watch news feeds for the events your team cares about.",
@@ -113,12 +114,11 @@ def ago(value: str, option: str = "--since") -> datetime:
 
 
 class _TextLogHandler(RichHandler):
-    """Log lines as text (feed text and errors quoting it may be in them), without the
-    credentials of any URL they carry."""
+    """Log lines as text (feed text and errors quoting it may be in them); `scrub_logs` takes
+    the credentials out of any URL they carry."""
 
     def render_message(self, record: logging.LogRecord, message: str) -> RenderableType:
-        cleaned = hide_url_credentials(printable(message))
-        return super().render_message(record, cleaned)
+        return super().render_message(record, printable(message))
 
 
 def setup_logging(verbose: int) -> None:
@@ -129,6 +129,7 @@ def setup_logging(verbose: int) -> None:
         handlers=[_TextLogHandler(console=err, show_path=False, rich_tracebacks=False)],
         force=True,
     )
+    scrub_logs()  # proxy URLs from the environment carry credentials; libraries log them
     if verbose < 2:
         logging.getLogger("httpx").setLevel(logging.WARNING)
 

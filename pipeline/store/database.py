@@ -103,13 +103,39 @@ def ensure_schema(engine: Engine) -> None:
     if current == head:
         return
     if engine.dialect.name == "sqlite":
-        log.info("upgrading the SQLite schema from %s to %s", current or "empty", head)
-        upgrade(engine)
+        _upgrade_sqlite(engine, head)
         return
     raise DatabaseError(
         f"the database schema is at revision {current or 'none (empty database)'} but this "
         f"newswatch needs {head}: run `newswatch db upgrade`"
     )
+
+
+def _upgrade_sqlite(engine: Engine, head: str | None) -> None:
+    """Upgrade inside one write transaction taken before looking: two newswatch processes
+    starting at once on a new file do not both create the tables; the second waits (up to the
+    busy timeout), then finds the schema current. SQLite DDL is transactional, but Python's
+    sqlite3 module only opens transactions before DML, so the transaction is ours."""
+    with engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except OperationalError as exc:
+            raise DatabaseError(
+                "another newswatch is creating or upgrading the database and did not finish "
+                f"within the busy timeout; retry ({_first_line(exc)})"
+            ) from None
+        try:
+            current = MigrationContext.configure(connection).get_current_revision()
+            if current != head:
+                log.info("upgrading the SQLite schema from %s to %s", current or "empty", head)
+                config = _alembic_config()
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except BaseException:
+            connection.exec_driver_sql("ROLLBACK")
+            raise
+        connection.exec_driver_sql("COMMIT")
 
 
 def insert_for(connection: Connection, table: Any) -> Any:

@@ -118,9 +118,15 @@ def sync_feeds(engine: Engine, feeds: Sequence[FeedConfig], now: datetime) -> li
                 last_modified=row["last_modified"],
                 poll_interval=feed.poll_interval,
                 consecutive_failures=row["consecutive_failures"],
+                configured_urls=_configured_urls(feed),
             )
             scheduled.append(ScheduledFeed(source, row["next_fetch_at"]))
         return scheduled
+
+
+def _configured_urls(feed: FeedConfig) -> tuple[str, ...]:
+    backfill_url = feed.backfill.url if feed.backfill is not None else None
+    return (feed.url, backfill_url) if backfill_url else (feed.url,)
 
 
 def record_fetch(
