@@ -20,7 +20,7 @@ def test_serve_answers_and_a_bad_config_stops_it(tmp_path):
     config = example_with_matches(tmp_path)
     with newswatch_serve(config) as base:
         page = httpx.get(f"{base}/")
-        assert page.status_code == 200 and "Defence secretary meetings" in page.text
+        assert page.status_code == 200 and "Defence meetings between countries" in page.text
         assert httpx.get(f"{base}/topics/defence-secretary-meetings").status_code == 200
     bad = newswatch("serve", "--config", str(tmp_path / "missing.yaml"), cwd=tmp_path)
     assert bad.returncode == 1 and "missing.yaml: no such file" in bad.stderr
