@@ -21,7 +21,7 @@ from .backfill import backfill
 from .config import Config, compile_topics, load_config
 from .config import database_url as resolve_database_url
 from .errors import NewswatchError
-from .poll import PollResult, due_feeds, poll
+from .poll import due_feeds, poll
 from .records import FeedReport
 from .score import score_with
 from .shards import ShardPolicy, plan_shards
@@ -74,22 +74,24 @@ def poll_shard(
     *,
     force: bool = False,
 ) -> dict[str, Any]:
-    """Poll one shard's feeds concurrently, exactly as `newswatch poll --feed ...` would.
+    """Poll one shard's feeds concurrently with `poll`, the code path of `newswatch poll`.
 
     A feed that fails is recorded (in `newswatch feeds` and the fetch log), logged and listed
     in the summary; it does not fail the shard. Feeds that are no longer due are left alone,
     so a retry after a crash polls only what the crashed attempt had not finished, and
     nothing is stored twice (articles are unique, and validators make re-fetches 304s).
     """
+    wanted = set(feeds)
     with opened(config_path, database_url) as (config, engine):
-        configured = {feed.name for feed in config.feeds}
-        gone = [name for name in feeds if name not in configured]
-        if gone:
-            log.warning("%d feed(s) left the config since this poll was planned", len(gone))
-        wanted = [name for name in feeds if name in configured]
-        result = PollResult()
-        if wanted:  # an empty list of names would mean every feed
-            result = poll(engine, config, force=force, names=wanted, on_feed=log_feed)
+        mine = [feed for feed in config.feeds if feed.name in wanted]
+        if len(mine) < len(wanted):
+            log.warning(
+                "%d feed(s) left the config since this poll was planned", len(wanted) - len(mine)
+            )
+        # The config narrowed to this shard's feeds: poll registers and fetches only those.
+        result = poll(
+            engine, config.model_copy(update={"feeds": mine}), force=force, on_feed=log_feed
+        )
     summary = {
         "feeds": len(result.reports),
         "ok": result.count("ok"),

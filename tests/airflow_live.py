@@ -70,8 +70,6 @@ class LiveAirflow:
             "AIRFLOW__API_AUTH__JWT_SECRET": self.jwt_secret,
             "AIRFLOW__API__SECRET_KEY": self.jwt_secret,
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            # Pick up the DAG files at once rather than after the default 30 s.
-            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
         }
         if self.metadata_url.startswith("postgresql"):

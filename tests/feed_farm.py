@@ -119,6 +119,7 @@ class FeedFarm:
     items: int
     matching: frozenset[int]
     feeds: list[tuple[str, str]] = field(default_factory=list)  # (name, url)
+    _bodies: dict[int, bytes] = field(default_factory=dict)
 
     def config(self, *, extra: str = "", poll_interval: str = "15m") -> str:
         """A newswatch.yaml `feeds:` section for every feed in the farm, plus `extra`."""
@@ -132,10 +133,21 @@ class FeedFarm:
     def requests(self) -> int:
         return sum(host.requests for host in self.hosts)
 
+    def body(self, number: int) -> bytes:
+        body = self._bodies.get(number)
+        if body is None:
+            body = self._bodies[number] = feed_body(
+                number, self.items, matching=number in self.matching
+            )
+        return body
+
+    def prebuild(self) -> None:
+        """Generate every feed now, so that serving costs the same on every poll."""
+        for number in range(len(self.feeds)):
+            self.body(number)
+
 
 def _handler(farm: FeedFarm, host: Host) -> type[BaseHTTPRequestHandler]:
-    cache: dict[int, bytes] = {}
-
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -157,10 +169,7 @@ def _handler(farm: FeedFarm, host: Host) -> type[BaseHTTPRequestHandler]:
                 return self._send(500, b"the feed server is down")
             if kind != "feeds" or not number.isdigit():
                 return self._send(404, b"no such feed")
-            n = int(number)
-            body = cache.get(n)
-            if body is None:
-                body = cache[n] = feed_body(n, farm.items, matching=n in farm.matching)
+            body = farm.body(int(number))
             tag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
             if self.headers.get("If-None-Match") == tag:
                 return self._send(304, b"", {"ETag": tag})
