@@ -82,10 +82,10 @@ class LiveAirflow:
         """Migrate the metadata database, start the components, wait for the API server."""
         self.home.mkdir(parents=True, exist_ok=True)
         self.airflow("db", "migrate", timeout=timeout)
-        for component in self.components:
-            log = (self.home / f"{component}.log").open("wb")
+        for component in self.components:  # e.g. "scheduler", "celery worker"
+            log = (self.home / f"{component.replace(' ', '-')}.log").open("wb")
             self.processes[component] = subprocess.Popen(
-                [str(BIN / "airflow"), component],
+                [str(BIN / "airflow"), *component.split()],
                 env=self.environment(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -203,7 +203,7 @@ class LiveAirflow:
     def logs(self, tail: int = 3000) -> str:
         parts = []
         for component in self.processes:
-            path = self.home / f"{component}.log"
+            path = self.home / f"{component.replace(' ', '-')}.log"
             if path.exists():
                 parts.append(f"--- {component} ---\n{path.read_text(errors='replace')[-tail:]}")
         return "\n".join(parts)
