@@ -60,6 +60,26 @@ def settings() -> tuple[str | None, str | None]:
     return config, database
 
 
+def shard_policy() -> Any:
+    """How many shards a poll is cut into, read when the task runs: as many as the
+    `newswatch_feeds` pool has slots (the Variable `newswatch_poll_slots`, else
+    NEWSWATCH_POLL_SLOTS; keep it equal to the pool's slots), fewer for small polls."""
+    from airflow.sdk import Variable
+
+    from pipeline.shards import ShardPolicy
+
+    slots = Variable.get("newswatch_poll_slots", default=None) or os.environ.get(
+        "NEWSWATCH_POLL_SLOTS", POOLS[FEED_POOL]
+    )
+    try:
+        return ShardPolicy(slots=int(slots))
+    except ValueError:
+        raise ValueError(
+            f"newswatch_poll_slots / NEWSWATCH_POLL_SLOTS: expected a whole number of at least 1, "
+            f"got {slots!r}"
+        ) from None
+
+
 def slack_client() -> Any:
     """A slack_sdk client from the `slack_api_default` connection (type slack), or None when
     there is none (then the config or SLACK_BOT_TOKEN / SLACK_WEBHOOK_URL decide)."""

@@ -5,9 +5,9 @@ between tasks as XCom). The Airflow DAGs in dags/ call these and nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,13 +21,21 @@ from .backfill import backfill
 from .config import Config, compile_topics, load_config
 from .config import database_url as resolve_database_url
 from .errors import NewswatchError
-from .fetch import FetchLimits, fetch_one
-from .poll import due_feeds, ingest
+from .poll import due_feeds, poll
+from .records import FeedReport
 from .score import score_with
+from .shards import ShardPolicy, plan_shards
+
+log = logging.getLogger(__name__)
 
 
-class FeedFailed(NewswatchError):
-    """One feed's fetch failed (and was recorded); raised so its task fails and is retried."""
+class PollFailed(NewswatchError):
+    """Nothing could be polled: the run itself has failed and must say so."""
+
+
+class AlertsNotSent(NewswatchError):
+    """The Slack credentials are of the wrong form: matches are stored and their alerts wait in
+    the outbox, but the task must fail so that the scheduler tells someone."""
 
 
 @contextmanager
@@ -40,32 +48,136 @@ def opened(config_path: str | None, database_url: str | None) -> Iterator[tuple[
         engine.dispose()
 
 
-def list_due_feeds(config_path: str | None, database_url: str | None) -> list[dict[str, Any]]:
-    """The feeds due now, as {"id", "name", "url"}: one mapped fetch task each."""
+def plan_poll(
+    config_path: str | None,
+    database_url: str | None,
+    *,
+    force: bool = False,
+    policy: ShardPolicy | None = None,
+) -> list[dict[str, Any]]:
+    """The feeds due now (every feed with `force`), cut into shards by host: one task each."""
     with opened(config_path, database_url) as (config, engine):
-        sources, _ = due_feeds(engine, config)
-    return [{"id": s.id, "name": s.name, "url": s.url} for s in sources]
+        sources, not_due = due_feeds(engine, config, force=force)
+    shards = plan_shards(sources, policy)
+    log.info(
+        "%d feed(s) due, %d not due: %d shard(s) of %s feeds",
+        len(sources),
+        not_due,
+        len(shards),
+        "/".join(str(len(s.feeds)) for s in shards) or "0",
+    )
+    return [
+        {"index": s.index, "feeds": list(s.feeds), "hosts": list(s.hosts), "label": s.label}
+        for s in shards
+    ]
 
 
-def poll_feed(config_path: str | None, database_url: str | None, name: str) -> dict[str, Any]:
-    """Fetch, parse and store one feed; raises FeedFailed (after recording it) on failure."""
+def poll_shard(
+    config_path: str | None,
+    database_url: str | None,
+    feeds: Sequence[str],
+    *,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Poll one shard's feeds concurrently with `poll`, the code path of `newswatch poll`.
+
+    A feed that fails is recorded (in `newswatch feeds` and the fetch log), logged and listed
+    in the summary; it does not fail the shard. Feeds that are no longer due are left alone,
+    so a retry after a crash polls only what the crashed attempt had not finished, and
+    nothing is stored twice (articles are unique, and validators make re-fetches 304s).
+    """
+    wanted = set(feeds)
     with opened(config_path, database_url) as (config, engine):
-        sources, _ = due_feeds(engine, config, names=[name], force=True)
-        source = sources[0]
-        report = ingest(
-            engine, source, fetch_one(source, FetchLimits.from_config(config.fetch)), config.fetch
+        mine = [feed for feed in config.feeds if feed.name in wanted]
+        if len(mine) < len(wanted):
+            log.warning(
+                "%d feed(s) left the config since this poll was planned", len(wanted) - len(mine)
+            )
+        # The config narrowed to this shard's feeds: poll registers and fetches only those.
+        result = poll(
+            engine, config.model_copy(update={"feeds": mine}), force=force, on_feed=log_feed
         )
-    if report.failed:
-        raise FeedFailed(f"feed {name!r} failed ({report.status}): {report.error}")
-    return asdict(report)
-
-
-def summarise_poll(reports: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "feeds": len(reports),
-        "articles_seen": sum(r["articles_seen"] for r in reports),
-        "new_articles": sum(len(r["new_article_ids"]) for r in reports),
+    summary = {
+        "feeds": len(result.reports),
+        "ok": result.count("ok"),
+        "not_modified": result.count("not_modified"),
+        "failed": result.failed,
+        "not_due": result.not_due,
+        "articles_seen": result.articles_seen,
+        "new_articles": len(result.new_article_ids),
+        "outcomes": [
+            {
+                "feed": r.feed_name,
+                "status": r.status,
+                "seen": r.articles_seen,
+                "new": len(r.new_article_ids),
+                "error": r.error,
+            }
+            for r in result.reports
+        ],
     }
+    log.info(
+        "%d feed(s) polled: %d ok, %d not modified, %d failed; %d not due; %d new article(s)",
+        summary["feeds"],
+        summary["ok"],
+        summary["not_modified"],
+        summary["failed"],
+        summary["not_due"],
+        summary["new_articles"],
+    )
+    return summary
+
+
+def log_feed(report: FeedReport) -> None:
+    """One line per feed in the task's log: its outcome, and the error when it failed."""
+    if report.failed:
+        log.warning("feed %r: FAILED (%s): %s", report.feed_name, report.status, report.error)
+    else:
+        log.info(
+            "feed %r: %s, %d seen, %d new",
+            report.feed_name,
+            report.status,
+            report.articles_seen,
+            len(report.new_article_ids),
+        )
+
+
+COUNTS = ("feeds", "ok", "not_modified", "failed", "not_due", "articles_seen", "new_articles")
+
+
+def summarise_poll(
+    shards: Sequence[dict[str, Any]] | None, results: Sequence[dict[str, Any] | None]
+) -> dict[str, Any]:
+    """Sum up a run's shards. Raises PollFailed when the feed list could not be made
+    (`shards` is None) or every shard failed; failing feeds and shards are only reported."""
+    if shards is None:
+        raise PollFailed("the list of due feeds could not be made: see the log of plan_shards")
+    done = [r for r in results if r]
+    if shards and not done:
+        raise PollFailed(
+            f"every shard failed ({len(shards)}): nothing was polled; see the poll_shard logs"
+        )
+    summary: dict[str, Any] = {
+        "shards": len(shards),
+        "failed_shards": len(shards) - len(done),
+        **{key: sum(r[key] for r in done) for key in COUNTS},
+        "failing_feeds": [
+            {"feed": o["feed"], "status": o["status"], "error": o["error"]}
+            for r in done
+            for o in r["outcomes"]
+            if o["error"] is not None
+        ],
+    }
+    if summary["failed_shards"]:
+        log.error(
+            "%d of %d shard(s) failed after their retries, so their feeds were not all "
+            "polled: see the poll_shard task logs",
+            summary["failed_shards"],
+            len(shards),
+        )
+    for feed in summary["failing_feeds"]:
+        log.warning("feed %r failed (%s): %s", feed["feed"], feed["status"], feed["error"])
+    return summary
 
 
 def score_and_alert(
@@ -79,6 +191,8 @@ def score_and_alert(
         setup = alert_setup(config, compile_topics(config), slack_client=slack_client)
         scored = score_with(engine, config)
         report = setup.drain(engine)
+    if setup.problem:
+        raise AlertsNotSent(setup.problem)
     return {
         "articles_scored": scored.articles,
         "new_matches": scored.new_matches,

@@ -151,3 +151,27 @@ def test_proxy_credentials_never_reach_the_log(monkeypatch, caplog):
         WebApiSink.with_token("xoxb-1-abcdef", base_url=FAKE_API, timeout=1)
     assert "HTTP proxy URL has been loaded" in caplog.text  # logged, so not vacuous
     assert "hunter2" not in caplog.text and "http://[redacted]@127.0.0.1:9/" in caplog.text
+
+
+def test_the_scheduler_job_fails_on_a_malformed_webhook_after_scoring(
+    tmp_path, fake_slack, database_url, monkeypatch
+):
+    # Under Airflow the task must fail (so its failure callbacks fire); the matches stay stored
+    # and their alerts wait in the outbox for the fix, and the message names the key only.
+    from pipeline.jobs import AlertsNotSent, poll_shard, score_and_alert
+
+    config = write_config(tmp_path, fake_slack, database_url)
+    config.write_text(config.read_text().replace("  token: ${TEST_SLACK_TOKEN}\n", ""))
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", TYPO)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "")
+    poll_shard(str(config), database_url, ["Wire"])
+
+    with pytest.raises(AlertsNotSent) as failure:
+        score_and_alert(str(config), database_url)
+    assert "SLACK_WEBHOOK_URL" in str(failure.value) and not leaks(str(failure.value))
+    assert [row.status for row in alert_rows(database_url)] == ["pending", "pending"]
+    assert fake_slack.requests == []
+
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", fake_slack.webhook_url)
+    summary = score_and_alert(str(config), database_url)
+    assert summary["sent"] == 2 and len(fake_slack.posts) == 2

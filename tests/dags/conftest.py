@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, func, select
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 HOME = Path(tempfile.mkdtemp(prefix="newswatch-airflow-"))
@@ -40,3 +41,53 @@ def airflow_db() -> Path:
         timeout=600,
     )
     return HOME
+
+
+@pytest.fixture
+def dagbag(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS))
+
+
+def articles(database: str) -> int:
+    """How many articles the newswatch database holds."""
+    from pipeline.store.schema import ArticleRow
+
+    engine = create_engine(database.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as connection:
+        count = connection.execute(select(func.count()).select_from(ArticleRow)).scalar_one()
+    engine.dispose()
+    return count
+
+
+def states(run) -> dict[str, list[str]]:
+    """Each task's instance states in a DAG run (one per map index), sorted."""
+    found: dict[str, list[str]] = {}
+    for ti in run.get_task_instances():
+        found.setdefault(ti.task_id, []).append(str(ti.state))
+    return {task: sorted(values) for task, values in found.items()}
+
+
+def returned(run, task_id: str) -> list:
+    """The return values of a task in a DAG run, by map index (one item when not mapped)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.scalars(
+            XComModel.get_many(
+                run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id, key="return_value"
+            )
+        ).all()
+        return [XComModel.deserialize_value(row) for row in sorted(rows, key=lambda r: r.map_index)]
+
+
+def asset_events() -> list[dict]:
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return [
+            event.extra for event in session.scalars(select(AssetEvent).order_by(AssetEvent.id))
+        ]

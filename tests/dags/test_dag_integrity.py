@@ -70,5 +70,6 @@ def test_schedules(dags):
     assert poll.max_active_runs == 1
     assert isinstance(dags["newswatch_backfill"].timetable, CronDataIntervalTimetable)
     assert "newswatch_new_articles" in str(dags["newswatch_alerts"].timetable.asset_condition)
-    fetch = poll.get_task("fetch")
-    assert fetch.pool == "newswatch_feeds" and fetch.map_index_template == "{{ feed_name }}"
+    shard = poll.get_task("poll_shard")
+    assert shard.pool == "newswatch_feeds" and shard.map_index_template == "{{ shard_label }}"
+    assert poll.params["force_all"] is False  # a manual trigger can force every feed

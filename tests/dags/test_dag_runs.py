@@ -7,13 +7,11 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, func, select
 from werkzeug import Response
 
-from pipeline.store.schema import ArticleRow
 from tests import archive
 from tests.conftest import EXAMPLES
-from tests.dags.conftest import DAGS
+from tests.dags.conftest import articles, asset_events, returned, states
 
 TOPICS = """
 topics:
@@ -29,13 +27,6 @@ topics:
     slack: {channel: "#elections"}
 slack: {min_interval: 0}
 """
-
-
-@pytest.fixture
-def dagbag(airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(DAGS))
 
 
 @pytest.fixture(params=["live"])
@@ -87,38 +78,19 @@ def world(request, tmp_path, feed_server, fake_slack, monkeypatch):
     return database
 
 
-def articles(database: str) -> int:
-    engine = create_engine(database)
-    with engine.connect() as connection:
-        count = connection.execute(select(func.count()).select_from(ArticleRow)).scalar_one()
-    engine.dispose()
-    return count
-
-
-def states(run) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for ti in run.get_task_instances():
-        found.setdefault(ti.task_id, []).append(str(ti.state))
-    return found
-
-
-def asset_events() -> list[dict]:
-    from airflow.models.asset import AssetEvent
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        return [
-            event.extra for event in session.scalars(select(AssetEvent).order_by(AssetEvent.id))
-        ]
-
-
 def test_poll_then_alerts_posts_the_defence_alert_once(dagbag, world, fake_slack):
     events_before = len(asset_events())
     poll = dagbag.get_dag("newswatch_poll").test()
     assert str(poll.state) == "success", states(poll)
-    fetches = states(poll)["fetch"]
-    assert sorted(fetches) == ["failed", "success", "success"]  # Broken fails alone
+    # One host (127.0.0.1), so one shard; the broken feed is reported, it does not fail it.
+    assert states(poll)["poll_shard"] == ["success"]
     assert articles(world) == 5 + 3  # world desk and markets
+    [shard] = returned(poll, "poll_shard")
+    outcomes = {o["feed"]: (o["status"], o["new"]) for o in shard["outcomes"]}
+    assert outcomes == {"World desk": ("ok", 5), "Markets": ("ok", 3), "Broken": ("http_5xx", 0)}
+    [report] = returned(poll, "report")
+    assert [f["feed"] for f in report["failing_feeds"]] == ["Broken"]
+    assert "500" in report["failing_feeds"][0]["error"]
     events = asset_events()[events_before:]
     assert len(events) == 1 and events[0]["new_articles"] == 8 and events[0]["origin"] == "live"
     assert events[0]["run_id"] == poll.run_id
