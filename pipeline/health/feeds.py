@@ -1,0 +1,155 @@
+"""Judging one feed: failing, stuck, stale or moved, each against the feed's own rhythm.
+
+- failing: `failing_after` failed fetches in a row, since the first of them.
+- stuck: the last fetches worked but brought the same thing (304 Not Modified, or a body
+  identical to the last one) for `stuck_factor` typical gaps, since the body last changed.
+- stale: nothing published for `stale_factor` typical gaps, since its latest publication.
+- moved: a permanent redirect was followed; the config still names the old URL.
+
+Stale and stuck are never called before `min_polls` of the feed's own poll intervals (a feed
+polled hourly that publishes every minute is not stale after five quiet minutes). A failing
+feed is not also called stale or stuck (the failure is the cause); a stuck one is not also
+stale. A feed with too few publications to know its rhythm is "learning", never stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from ..config import FeedConfig, HealthConfig
+from ..redact import without_userinfo
+from ..store.health import FeedState
+from .records import FeedHealth, Problem, problem
+from .rhythm import every, span, typical_gap
+
+NOT_MODIFIED = 304
+MAX_ERROR = 160
+
+
+def judge_feed(
+    feed: FeedConfig,
+    state: FeedState | None,
+    times: Sequence[datetime],
+    topic_ids: tuple[str, ...],
+    settings: HealthConfig,
+    now: datetime,
+) -> FeedHealth:
+    poll = timedelta(seconds=feed.poll_interval)
+    if state is None or state.last_fetch_at is None:
+        return _record(feed, state, "new", "never fetched yet", None, None, poll, times)
+    gap = typical_gap(times, settings.min_history)
+    cause = (
+        _failing(state, settings, topic_ids)
+        or _stuck(state, gap, poll, settings, now, topic_ids)
+        or _stale(feed.name, times, gap, poll, settings, now, topic_ids)
+    )
+    problems = tuple(p for p in (cause, _moved(state)) if p is not None)
+    if problems:
+        first = problems[0]
+        return _record(
+            feed, state, first.kind, first.reason, first.since, gap, poll, times, problems
+        )
+    if gap is None:
+        reason = f"{len(times)} publication(s) so far; its rhythm needs {settings.min_history}"
+        return _record(feed, state, "learning", reason, None, None, poll, times)
+    reason = f"{every(gap)}; latest {span(now - times[0])} ago"
+    return _record(feed, state, "ok", reason, None, gap, poll, times)
+
+
+def _record(
+    feed: FeedConfig,
+    state: FeedState | None,
+    status: str,
+    reason: str,
+    since: datetime | None,
+    gap: timedelta | None,
+    poll: timedelta,
+    times: Sequence[datetime],
+    problems: tuple[Problem, ...] = (),
+) -> FeedHealth:
+    return FeedHealth(
+        name=feed.name,
+        url=without_userinfo(state.url if state else feed.url),
+        state=status,
+        reason=reason,
+        since=since,
+        typical_gap=gap,
+        poll_interval=poll,
+        last_item_at=times[0] if times else None,
+        last_new_at=state.last_new_at if state else None,
+        last_fetch_at=state.last_fetch_at if state else None,
+        body_changed_at=state.body_changed_at if state else None,
+        consecutive_failures=state.consecutive_failures if state else 0,
+        problems=problems,
+    )
+
+
+def _threshold(gap: timedelta, factor: float, poll: timedelta, settings: HealthConfig) -> timedelta:
+    return max(gap * factor, poll * settings.min_polls)
+
+
+def _failing(
+    state: FeedState, settings: HealthConfig, topic_ids: tuple[str, ...]
+) -> Problem | None:
+    if state.consecutive_failures < settings.failing_after:
+        return None
+    since = state.failing_since or state.last_fetch_at
+    assert since is not None  # a feed with failures has been fetched
+    error = " ".join((state.last_error or state.last_status or "unknown error").split())
+    if len(error) > MAX_ERROR:
+        error = error[: MAX_ERROR - 1] + "…"
+    reason = f"failed {state.consecutive_failures} times in a row (last: {error})"
+    return problem("failing", "feed", state.name, reason, since, topic_ids=topic_ids)
+
+
+def _stuck(
+    state: FeedState,
+    gap: timedelta | None,
+    poll: timedelta,
+    settings: HealthConfig,
+    now: datetime,
+    topic_ids: tuple[str, ...],
+) -> Problem | None:
+    changed = state.body_changed_at
+    if gap is None or changed is None or state.last_success_at is None:
+        return None
+    if state.last_success_at <= changed:  # not fetched since it last changed: no evidence
+        return None
+    unchanged = now - changed
+    if unchanged <= _threshold(gap, settings.stuck_factor, poll, settings):
+        return None
+    answer = (
+        "answers 304 Not Modified"
+        if state.last_http_status == NOT_MODIFIED
+        else "serves the same document"
+    )
+    reason = f"{answer}: unchanged for {span(unchanged)} (new items {every(gap)})"
+    return problem("stuck", "feed", state.name, reason, changed, topic_ids=topic_ids)
+
+
+def _stale(
+    name: str,
+    times: Sequence[datetime],
+    gap: timedelta | None,
+    poll: timedelta,
+    settings: HealthConfig,
+    now: datetime,
+    topic_ids: tuple[str, ...],
+) -> Problem | None:
+    if gap is None:
+        return None
+    latest = times[0]
+    quiet = now - latest
+    if quiet <= _threshold(gap, settings.stale_factor, poll, settings):
+        return None
+    reason = f"nothing new for {span(quiet)} ({every(gap)})"
+    return problem("stale", "feed", name, reason, latest, topic_ids=topic_ids)
+
+
+def _moved(state: FeedState) -> Problem | None:
+    if state.moved_at is None or state.moved_from is None:
+        return None
+    old, new = without_userinfo(state.moved_from), without_userinfo(state.url)
+    reason = f"moved permanently from {old} to {new}; set its url to the new one in the config"
+    return problem("moved", "feed", state.name, reason, state.moved_at)
