@@ -15,6 +15,7 @@ from pipeline.poll import poll
 from pipeline.score import score_new_articles
 from pipeline.store import labels
 from pipeline.store.schema import AlertRow, ArticleRow, TopicMatchRow
+from tests.health_feeds import DAY, WEEK, latest_publication, rss
 from tests.live import serving, site_for
 from tests.test_alerts import DEFENCE_ITEM, ELECTION_ITEM, run_drain, slack_setup, world
 from tests.test_stories import feed
@@ -158,7 +159,23 @@ def test_the_feeds_page_shows_health(pages):
     assert page.status_code == 200
     desk = page.text.split("Desk")[1].split("</tr>")[0]
     assert ">ok<" in desk and '"score">3<' in desk  # status and articles stored
-    assert "Quiet wire</td><td>never fetched" in page.text
+    assert ">learning<" in desk and "3 publication(s) so far; its rhythm needs 5" in desk
+    quiet = page.text.split("Quiet wire")[1].split("</tr>")[0]
+    assert ">new<" in quiet and "<td>never fetched</td>" in quiet
+
+
+def test_the_feeds_page_shows_a_stale_feed_with_why_and_since(engine, feed_server, fake_slack):
+    # A weekly feed whose last item is sixty days old: stale by its own rhythm, today.
+    last = latest_publication() - 60 * DAY
+    feed_server.feed("/weekly", rss("weekly", last, WEEK, 10))
+    config = Config(feeds=[FeedConfig(name="Weekly <b>wire</b>", url=feed_server.url("/weekly"))])
+    poll(engine, config)
+    site = site_for(engine, fake_slack, [], config=config)
+    with serving(create_app(site)) as base, httpx.Client(base_url=base) as client:
+        page = client.get("/feeds").text
+    row = page.split("Weekly &lt;b&gt;wire&lt;/b&gt;")[1].split("</tr>")[0]
+    assert ">stale<" in row and "(usually every 7d)" in row
+    assert f"{last:%Y-%m-%d %H:%M} UTC" in row and "60d ago" in row
 
 
 def test_a_token_protects_every_page_but_not_the_slack_endpoint(engine, tmp_path, fake_slack):

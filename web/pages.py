@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from pipeline import store
+from pipeline.health import check_health
 from pipeline.score import document_for
 from pipeline.store import labels, review
 from pipeline.topics import Matcher, Topic
@@ -106,15 +107,16 @@ def labels_page(request: Request, topic: str | None = None) -> Response:
 
 @router.get("/feeds", name="feeds")
 def feeds_page(request: Request) -> Response:
+    """Each configured feed's state by its own rhythm (pipeline.health), and its last fetch."""
     site = get_site(request)
-    configured = [f.name for f in site.config.feeds]
-    health = store.feed_health(site.engine, configured)
-    known = {h.name for h in health}
+    report = check_health(site.engine, site.config, record=False)
+    stored = store.feed_health(site.engine, [f.name for f in site.config.feeds])
     return render(
         request,
         "feeds.html",
-        health=health,
-        never=[name for name in configured if name not in known],
+        feeds=report.feeds,
+        stored={h.name: h for h in stored},
+        problems=[p for p in report.problems if p.subject_kind == "topic"],
     )
 
 

@@ -99,7 +99,9 @@ def _failing(
     error = " ".join((state.last_error or state.last_status or "unknown error").split())
     if len(error) > MAX_ERROR:
         error = error[: MAX_ERROR - 1] + "…"
-    reason = f"failed {state.consecutive_failures} times in a row (last: {error})"
+    failures = state.consecutive_failures
+    times = "once" if failures == 1 else f"{failures} times in a row"
+    reason = f"failed {times} (last: {error})"
     return problem("failing", "feed", state.name, reason, since, topic_ids=topic_ids)
 
 

@@ -17,17 +17,20 @@ from .records import FeedHealth, HealthReport, Problem, TopicHealth
 from .topics import judge_topic, query_fingerprint
 
 
-def check_health(session: Engine, config: Config, now: datetime | None = None) -> HealthReport:
+def check_health(
+    session: Engine, config: Config, now: datetime | None = None, *, record: bool = True
+) -> HealthReport:
     """Judge every configured feed and enabled topic as of `now` (default: the current time).
 
-    Also records each topic's query fingerprint, so a later check can tell a topic that went
-    silent after its query was edited.
+    With `record` (the default) it also stores each topic's query fingerprint, so a later
+    check can tell a topic that went silent after its query was edited; the read-only web
+    page looks without storing.
     """
     now = now or datetime.now(UTC)
     settings = config.health
     topics = [t for t in config.topics if t.enabled]
     fingerprints = {t.id: query_fingerprint(t, config.term_lists) for t in topics}
-    changed_at = health_store.remember_queries(session, fingerprints, now)
+    changed_at = health_store.remember_queries(session, fingerprints, now, write=record)
     with session.connect() as connection:
         states = {
             s.name: s for s in health_store.feed_states(connection, [f.name for f in config.feeds])

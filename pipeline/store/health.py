@@ -96,10 +96,11 @@ def recent_matches(
 
 
 def remember_queries(
-    engine: Engine, fingerprints: Mapping[str, str], now: datetime
+    engine: Engine, fingerprints: Mapping[str, str], now: datetime, *, write: bool = True
 ) -> dict[str, datetime | None]:
     """Store each topic's query fingerprint; a changed one is stamped `now`. Returns when each
-    topic's query last changed (None: unchanged since first recorded)."""
+    topic's query last changed (None: unchanged since first recorded). Without `write`, a
+    change is reported as of `now` but not stored (a read-only page looking)."""
     with engine.begin() as connection:
         stored = {
             topic: (fingerprint, changed_at)
@@ -110,10 +111,10 @@ def remember_queries(
         new = [
             {"topic_id": t, "fingerprint": f} for t, f in fingerprints.items() if t not in stored
         ]
-        if new:
+        if new and write:
             connection.execute(insert_for(connection, QUERIES).values(new).on_conflict_do_nothing())
         changed = [t for t, f in fingerprints.items() if t in stored and stored[t][0] != f]
-        for topic in changed:
+        for topic in changed if write else ():
             connection.execute(
                 update(QUERIES)
                 .where(QUERIES.c.topic_id == topic)
