@@ -112,6 +112,7 @@ class FakeSlack:
     requests: list[tuple[str, dict[str, Any], dict[str, str]]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     _script: list[tuple[str, str, float, str | None]] = field(default_factory=list)
+    _held: dict[str, threading.Event] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _last_ts: float = 0.0
     server: ThreadingHTTPServer | None = None
@@ -134,6 +135,12 @@ class FakeSlack:
         channel_id = self._resolve(channel) if channel else None
         with self._lock:
             self._script += [(method, kind, value, channel_id)] * count
+
+    def hold(self, method: str) -> threading.Event:
+        """Keep calls of `method` waiting (received, not answered) until the returned event is
+        set, so a test can see what its caller does meanwhile."""
+        release = self._held[method] = threading.Event()
+        return release
 
     def go_down(self) -> None:
         """Stop listening: every request is refused until `come_back`."""
@@ -205,6 +212,9 @@ class FakeSlack:
         method = "webhook" if path == self.webhook_path else path.removeprefix("/api/")
         with self._lock:
             self.requests.append((method, body, headers))
+        held = self._held.get(method)
+        if held is not None:
+            held.wait(timeout=60)
         failure = self._next_failure(method, str(body.get("channel", "")))
         if failure is not None:
             kind, value = failure
