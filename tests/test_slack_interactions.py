@@ -288,3 +288,25 @@ def test_the_signing_secret_is_checked_at_load_and_never_shown(
         )
     assert "refused a Slack request: signature does not match" in caplog.text
     assert SIGNING_SECRET not in caplog.text
+
+
+def test_the_signing_secret_may_come_from_the_environment(tmp_path, monkeypatch, caplog):
+    from tests.served import example_with_matches
+    from web.site import open_site
+
+    config = example_with_matches(tmp_path)  # its config has no slack section at all
+    monkeypatch.chdir(config.parent)
+    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
+    assert open_site(config).slack_check is None
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+    site = open_site(config)
+    body = form_body({"type": "block_actions", "actions": []})  # verified, then nothing to do
+    try:
+        with serving(create_app(site)) as base, caplog.at_level("DEBUG"):
+            url = f"{base}/slack/interactions"
+            assert httpx.post(url, content=body, headers=signed_headers(body)).status_code == 200
+            wrong = signed_headers(body, secret="2" * 32)
+            assert httpx.post(url, content=body, headers=wrong).status_code == 401
+    finally:
+        site.close()
+    assert SIGNING_SECRET not in caplog.text and SIGNING_SECRET not in repr(site)

@@ -76,7 +76,7 @@ def test_near_misses_are_the_library_s_most_promising_first_with_what_was_missin
 
 def test_the_window_and_the_limit_bound_the_list(app):
     recent = app.get("/topics/defence/near-misses")  # the last 7 days: nothing from 2025
-    assert rows(recent.text) == [] and "No near misses" in recent.text
+    assert rows(recent.text) == [] and "try a longer window" in recent.text
     one = app.get("/topics/defence/near-misses", params={"days": ALL_TIME, "limit": 1})
     assert len(rows(one.text)) == 1 and "1 of 2 shown" in one.text
     assert app.get("/topics/nope/near-misses").status_code == 404
