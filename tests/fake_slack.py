@@ -99,6 +99,8 @@ class Post:
 class FakeSlack:
     token: str = "xoxb-test-token-1234567890"
     webhook_path: str = "/services/T000/B000/secretwebhookpath"
+    app_token: str = "xapp-1-A0NEWSWATCH-1234567890-abcdef"  # Socket Mode's app-level token
+    socket_url: str | None = None  # what apps.connections.open hands out (fake_socket_mode)
     channels: dict[str, str] = field(
         default_factory=lambda: {
             "defence-watch": "C0DEFENCE1",
@@ -237,6 +239,10 @@ class FakeSlack:
             return 200, {}, "ok"
         if path.startswith("/actions/"):
             return self._respond(body)
+        if method == "apps.connections.open":
+            if headers.get("authorization") != f"Bearer {self.app_token}" or not self.socket_url:
+                return 200, {}, {"ok": False, "error": "invalid_auth"}
+            return 200, {}, {"ok": True, "url": self.socket_url}
         if path == "/api/" + method and headers.get("authorization") != f"Bearer {self.token}":
             return 200, {}, {"ok": False, "error": "invalid_auth"}
         if method == "chat.postMessage":
