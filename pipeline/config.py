@@ -202,6 +202,8 @@ class SlackConfig(_Strict):
     webhook_url: SecretStr | None = None
     # Verifies the buttons' clicks (POST /slack/interactions); else SLACK_SIGNING_SECRET.
     signing_secret: SecretStr | None = None
+    # Takes the clicks over Socket Mode (`newswatch serve --socket-mode`); else SLACK_APP_TOKEN.
+    app_token: SecretStr | None = None
     default_channel: str | None = None
     api_url: str = "https://slack.com/api/"
     timeout: Duration = 10.0
@@ -230,6 +232,16 @@ class SlackConfig(_Strict):
                 "32 characters, no spaces)"
             )
         return secret
+
+    @field_validator("app_token")
+    @classmethod
+    def _app_level_token(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and not token.get_secret_value().startswith("xapp-"):
+            raise ValueError(
+                "expected an app-level token starting xapp- (Slack app settings, Basic "
+                "Information, App-Level Tokens, scope connections:write)"
+            )
+        return token
 
 
 class WebConfig(_Strict):

@@ -86,7 +86,7 @@ def test_the_explanation_page_shows_what_topics_explain_prints(engine, pages):
     page = client.get(f"/topics/defence/articles/{article_id}")
     assert page.status_code == 200
     assert "passes" in page.text and "threshold 0.5" in page.text
-    assert "&#34;defence secretary&#34;" in page.text and " in title at " in page.text
+    assert "&#34;defence secretary&#34;" in page.text and " in title:" in page.text
     assert "<mark>" in page.text
     assert client.get("/topics/defence/articles/999999").status_code == 404
 
