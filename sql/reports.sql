@@ -8,7 +8,7 @@ WHERE consecutive_failures > 0
 ORDER BY consecutive_failures DESC, name;
 
 -- Feeds by how long since a fetch last brought something new, and since the body last changed
--- (`newswatch health` judges these against each feed's own rhythm); moved feeds and their old URL.
+-- (`newswatch health` judges these against each feed's own rhythm), and moved feeds with their old URL.
 SELECT name, last_new_at, body_changed_at, last_success_at, failing_since, moved_from, moved_at
 FROM feeds
 ORDER BY last_new_at, name;
