@@ -54,6 +54,17 @@ def test_a_feed_serving_the_same_body_without_validators_is_stuck_too(engine, fe
     assert stuck.reason.startswith("serves the same document: unchanged for 5h")
 
 
+def test_a_local_feed_file_that_stops_changing_is_stuck(engine, tmp_path):
+    path = tmp_path / "wire.xml"
+    path.write_bytes(rss("wire", latest_publication(), HOUR, 30))
+    config = config_with([FeedConfig(name="wire", url=str(path))])
+    poll(engine, config)
+    assert poll(engine, config, force=True).count("not_modified") == 1
+    (changed,) = fetch_times(engine, "wire", "ok")
+    (stuck,) = check_health(engine, config, now=changed + 5 * HOUR).problems
+    assert stuck.reason.startswith("its file has not changed: unchanged for 5h")
+
+
 def test_a_feed_whose_body_changes_without_new_items_is_stale_not_stuck(engine, feed_server):
     last = latest_publication()
     bodies = iter([rss("wire", last, HOUR, 30), rss("wire", last, HOUR, 30, words="council")])

@@ -127,11 +127,12 @@ def _stuck(state: FeedState, feed: _Feed) -> Problem | None:
     unchanged = feed.overdue(changed, feed.settings.stuck_factor)
     if unchanged is None or feed.gap is None:
         return None
-    answer = (
-        "answers 304 Not Modified"
-        if state.last_http_status == NOT_MODIFIED
-        else "serves the same document"
-    )
+    if state.last_http_status == NOT_MODIFIED:
+        answer = "answers 304 Not Modified"
+    elif state.last_status == "not_modified":  # a local file, by its size and modification time
+        answer = "its file has not changed"
+    else:
+        answer = "serves the same document"
     reason = f"{answer}: unchanged for {span(unchanged)} (new items {every(feed.gap)})"
     return problem("stuck", "feed", feed.name, reason, changed, topic_ids=feed.topic_ids)
 
