@@ -3,14 +3,17 @@ the moment its episode began; SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import insert, select
 from werkzeug import Response
 
+from pipeline import store
 from pipeline.config import FeedConfig
 from pipeline.health import check_health
 from pipeline.poll import poll
 from pipeline.score import score_with
+from pipeline.store.schema import FeedRow, FetchLogRow
 from tests.health_feeds import HOUR, config_with, fetch_times, latest_publication, rss
 
 
@@ -49,6 +52,17 @@ def test_a_feed_serving_the_same_body_without_validators_is_stuck_too(engine, fe
     (stuck,) = check_health(engine, config, now=first + 5 * HOUR).problems
     assert (stuck.kind, stuck.since) == ("stuck", first)
     assert stuck.reason.startswith("serves the same document: unchanged for 5h")
+
+
+def test_a_local_feed_file_that_stops_changing_is_stuck(engine, tmp_path):
+    path = tmp_path / "wire.xml"
+    path.write_bytes(rss("wire", latest_publication(), HOUR, 30))
+    config = config_with([FeedConfig(name="wire", url=str(path))])
+    poll(engine, config)
+    assert poll(engine, config, force=True).count("not_modified") == 1
+    (changed,) = fetch_times(engine, "wire", "ok")
+    (stuck,) = check_health(engine, config, now=changed + 5 * HOUR).problems
+    assert stuck.reason.startswith("its file has not changed: unchanged for 5h")
 
 
 def test_a_feed_whose_body_changes_without_new_items_is_stale_not_stuck(engine, feed_server):
@@ -137,3 +151,35 @@ def test_a_temporary_redirect_is_not_a_move(engine, feed_server):
     poll(engine, config)
     report = check_health(engine, config, now=latest_publication() + HOUR)
     assert report.problems == () and report.feeds[0].state == "ok"
+
+
+def test_the_migration_estimates_health_from_what_is_already_stored(database_url):
+    engine = store.connect(database_url)
+    store.upgrade(engine, "0007")
+    t0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(FeedRow.__table__).values(
+                id=1,
+                name="wire",
+                config_url="u",
+                url="u",
+                created_at=t0,
+                last_fetch_at=t0 + 3 * HOUR,
+                last_success_at=t0,
+                consecutive_failures=2,
+                last_status="http_5xx",
+            )
+        )
+        connection.execute(
+            insert(FetchLogRow.__table__),
+            [
+                {"feed_id": 1, "started_at": t0 + n * HOUR, "url": "u", "status": status}
+                for n, status in enumerate(["ok", "not_modified", "http_5xx", "http_5xx"])
+            ],
+        )
+    store.upgrade(engine)
+    with engine.connect() as connection:
+        row = connection.execute(select(FeedRow)).one()
+    engine.dispose()
+    assert (row.body_changed_at, row.failing_since) == (t0, t0 + 2 * HOUR)

@@ -10,6 +10,7 @@ import pytest
 
 from pipeline.config import FeedConfig
 from pipeline.health import check_health
+from pipeline.health.rhythm import span, typical_gap
 from pipeline.poll import poll
 from pipeline.score import score_with
 from tests.health_feeds import DAY, HOUR, WEEK, config_with, document, latest_publication, rss
@@ -171,3 +172,26 @@ def test_a_silent_topic_whose_query_changed_says_so(engine, feed_server):
     assert check_health(engine, renamed, now=last + 3 * HOUR).topics[0].query_changed_at == (
         last + 2 * HOUR
     )
+
+
+def test_a_topic_with_too_few_matches_is_learning_not_silent(engine, feed_server):
+    last = latest_publication()
+    feed_server.feed("/port", rss("port", last, DAY, 3, words="harbour strike"))
+    config = config_with([FeedConfig(name="port", url=feed_server.url("/port"))], [HARBOUR])
+    poll(engine, config)
+    score_with(engine, config)
+    report = check_health(engine, config, now=last + 90 * DAY)
+    (harbour,) = report.topics
+    assert harbour.state == "learning" and "3 match(es) so far" in harbour.reason
+    assert [p.kind for p in report.problems] == []  # three items: the feed is learning too
+
+
+def test_the_typical_gap_ignores_duplicates_bursts_and_a_holiday():
+    start = latest_publication()
+    hourly = [start - n * HOUR for n in range(20)]
+    burst = [start + timedelta(seconds=s) for s in range(0, 50, 5)]  # ten in one minute
+    holiday = [start - 20 * HOUR - 9 * DAY]
+    assert typical_gap(hourly + hourly + burst + holiday, min_history=5) == HOUR
+    assert typical_gap(burst, min_history=5) is None
+    assert typical_gap(hourly[:4], min_history=5) is None
+    assert span(3 * DAY + 4 * HOUR) == "3d 4h" and span(timedelta(minutes=90)) == "1h 30m"

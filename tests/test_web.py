@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from pipeline.config import Config, FeedConfig
+from pipeline.config import Config, FeedConfig, TopicConfig
 from pipeline.poll import poll
-from pipeline.score import score_new_articles
+from pipeline.score import score_new_articles, score_with
 from pipeline.store import labels
 from pipeline.store.schema import AlertRow, ArticleRow, TopicMatchRow
 from tests.health_feeds import DAY, WEEK, latest_publication, rss
@@ -164,18 +164,26 @@ def test_the_feeds_page_shows_health(pages):
     assert ">new<" in quiet and "<td>never fetched</td>" in quiet
 
 
-def test_the_feeds_page_shows_a_stale_feed_with_why_and_since(engine, feed_server, fake_slack):
-    # A weekly feed whose last item is sixty days old: stale by its own rhythm, today.
+def test_the_feeds_page_shows_a_stale_feed_and_a_silent_topic(engine, feed_server, fake_slack):
+    # A weekly feed whose last item is sixty days old: stale by its own rhythm, today, and the
+    # topic it fed silent.
     last = latest_publication() - 60 * DAY
-    feed_server.feed("/weekly", rss("weekly", last, WEEK, 10))
-    config = Config(feeds=[FeedConfig(name="Weekly <b>wire</b>", url=feed_server.url("/weekly"))])
+    feed_server.feed("/weekly", rss("weekly", last, WEEK, 10, words="harbour strike"))
+    config = Config(
+        feeds=[FeedConfig(name="Weekly <b>wire</b>", url=feed_server.url("/weekly"))],
+        topics=[TopicConfig(id="harbour", name="Harbour", query="harbour", threshold=0.1)],
+    )
     poll(engine, config)
+    score_with(engine, config)
     site = site_for(engine, fake_slack, [], config=config)
     with serving(create_app(site)) as base, httpx.Client(base_url=base) as client:
         page = client.get("/feeds").text
     row = page.split("Weekly &lt;b&gt;wire&lt;/b&gt;")[1].split("</tr>")[0]
     assert ">stale<" in row and "(usually every 7d)" in row
     assert f"{last:%Y-%m-%d %H:%M} UTC" in row and "60d ago" in row
+    silent = page.split('id="silent-topics"')[1].split("</ul>")[0]
+    assert "harbour</a>: no match for 60d" in silent
+    assert "its feeds are in trouble: Weekly &lt;b&gt;wire&lt;/b&gt; (stale)" in silent
 
 
 def test_a_token_protects_every_page_but_not_the_slack_endpoint(engine, tmp_path, fake_slack):

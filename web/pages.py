@@ -151,7 +151,7 @@ def feeds_page(request: Request) -> Response:
         "feeds.html",
         feeds=report.feeds,
         stored={h.name: h for h in stored},
-        problems=[p for p in report.problems if p.subject_kind == "topic"],
+        silent=[p for p in report.problems if p.kind == "silent"],
     )
 
 

@@ -15,6 +15,7 @@ stale. A feed with too few publications to know its rhythm is "learning", never 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..config import FeedConfig, HealthConfig
@@ -25,6 +26,27 @@ from .rhythm import every, span, typical_gap
 
 NOT_MODIFIED = 304
 MAX_ERROR = 160
+
+
+@dataclass(frozen=True, slots=True)
+class _Feed:
+    """What every judgement of one feed needs."""
+
+    name: str
+    gap: timedelta | None  # its rhythm, None while learning
+    poll: timedelta
+    settings: HealthConfig
+    now: datetime
+    topic_ids: tuple[str, ...]
+
+    def overdue(self, since: datetime, factor: float) -> timedelta | None:
+        """How long since `since`, if that is more than `factor` typical gaps (and the poll
+        floor); None if not, or while the rhythm is unknown."""
+        if self.gap is None:
+            return None
+        elapsed = self.now - since
+        floor = self.poll * self.settings.min_polls
+        return elapsed if elapsed > max(self.gap * factor, floor) else None
 
 
 def judge_feed(
@@ -39,11 +61,8 @@ def judge_feed(
     if state is None or state.last_fetch_at is None:
         return _record(feed, state, "new", "never fetched yet", None, None, poll, times)
     gap = typical_gap(times, settings.min_history)
-    cause = (
-        _failing(state, settings, topic_ids)
-        or _stuck(state, gap, poll, settings, now, topic_ids)
-        or _stale(feed.name, times, gap, poll, settings, now, topic_ids)
-    )
+    judging = _Feed(feed.name, gap, poll, settings, now, topic_ids)
+    cause = _failing(state, judging) or _stuck(state, judging) or _stale(times, judging)
     problems = tuple(p for p in (cause, _moved(state)) if p is not None)
     if problems:
         first = problems[0]
@@ -85,14 +104,8 @@ def _record(
     )
 
 
-def _threshold(gap: timedelta, factor: float, poll: timedelta, settings: HealthConfig) -> timedelta:
-    return max(gap * factor, poll * settings.min_polls)
-
-
-def _failing(
-    state: FeedState, settings: HealthConfig, topic_ids: tuple[str, ...]
-) -> Problem | None:
-    if state.consecutive_failures < settings.failing_after:
+def _failing(state: FeedState, feed: _Feed) -> Problem | None:
+    if state.consecutive_failures < feed.settings.failing_after:
         return None
     since = state.failing_since or state.last_fetch_at
     assert since is not None  # a feed with failures has been fetched
@@ -102,51 +115,36 @@ def _failing(
     failures = state.consecutive_failures
     times = "once" if failures == 1 else f"{failures} times in a row"
     reason = f"failed {times} (last: {error})"
-    return problem("failing", "feed", state.name, reason, since, topic_ids=topic_ids)
+    return problem("failing", "feed", feed.name, reason, since, topic_ids=feed.topic_ids)
 
 
-def _stuck(
-    state: FeedState,
-    gap: timedelta | None,
-    poll: timedelta,
-    settings: HealthConfig,
-    now: datetime,
-    topic_ids: tuple[str, ...],
-) -> Problem | None:
+def _stuck(state: FeedState, feed: _Feed) -> Problem | None:
     changed = state.body_changed_at
-    if gap is None or changed is None or state.last_success_at is None:
+    if changed is None or state.last_success_at is None:
         return None
     if state.last_success_at <= changed:  # not fetched since it last changed: no evidence
         return None
-    unchanged = now - changed
-    if unchanged <= _threshold(gap, settings.stuck_factor, poll, settings):
+    unchanged = feed.overdue(changed, feed.settings.stuck_factor)
+    if unchanged is None or feed.gap is None:
         return None
-    answer = (
-        "answers 304 Not Modified"
-        if state.last_http_status == NOT_MODIFIED
-        else "serves the same document"
-    )
-    reason = f"{answer}: unchanged for {span(unchanged)} (new items {every(gap)})"
-    return problem("stuck", "feed", state.name, reason, changed, topic_ids=topic_ids)
+    if state.last_http_status == NOT_MODIFIED:
+        answer = "answers 304 Not Modified"
+    elif state.last_status == "not_modified":  # a local file, by its size and modification time
+        answer = "its file has not changed"
+    else:
+        answer = "serves the same document"
+    reason = f"{answer}: unchanged for {span(unchanged)} (new items {every(feed.gap)})"
+    return problem("stuck", "feed", feed.name, reason, changed, topic_ids=feed.topic_ids)
 
 
-def _stale(
-    name: str,
-    times: Sequence[datetime],
-    gap: timedelta | None,
-    poll: timedelta,
-    settings: HealthConfig,
-    now: datetime,
-    topic_ids: tuple[str, ...],
-) -> Problem | None:
-    if gap is None:
+def _stale(times: Sequence[datetime], feed: _Feed) -> Problem | None:
+    if not times:
         return None
-    latest = times[0]
-    quiet = now - latest
-    if quiet <= _threshold(gap, settings.stale_factor, poll, settings):
+    quiet = feed.overdue(times[0], feed.settings.stale_factor)
+    if quiet is None or feed.gap is None:
         return None
-    reason = f"nothing new for {span(quiet)} ({every(gap)})"
-    return problem("stale", "feed", name, reason, latest, topic_ids=topic_ids)
+    reason = f"nothing new for {span(quiet)} ({every(feed.gap)})"
+    return problem("stale", "feed", feed.name, reason, times[0], topic_ids=feed.topic_ids)
 
 
 def _moved(state: FeedState) -> Problem | None:

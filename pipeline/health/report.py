@@ -48,19 +48,19 @@ def check_health(
     for feed in config.feeds:
         state = states.get(feed.name)
         feed_id = state.id if state else None
-        record = judge_feed(
+        judged = judge_feed(
             feed, state, times.get(feed_id, []), tuple(carried.get(feed_id, ())), settings, now
         )
-        feeds.append(record)
+        feeds.append(judged)
         if feed_id is not None:
-            by_id[feed_id] = record
+            by_id[feed_id] = judged
     topic_records: list[TopicHealth] = []
     problems: list[Problem] = [p for f in feeds for p in f.problems]
     for topic in topics:
-        record, found = judge_topic(
+        topic_health, found = judge_topic(
             topic, matches[topic.id], changed_at.get(topic.id), by_id, settings, now
         )
-        topic_records.append(record)
+        topic_records.append(topic_health)
         if found is not None:
             problems.append(found)
     return HealthReport(now, tuple(problems), tuple(feeds), tuple(topic_records))
