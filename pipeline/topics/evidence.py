@@ -82,9 +82,12 @@ def term_evidence(positions: Collection[Position]) -> float:
 
 class Scored(Protocol):
     """What scorers read from a scanned document: where the summary and the content begin
-    on one line of words (title, summary, content), to measure closeness across fields."""
+    on one line of words (title, summary, content), to measure closeness across fields, and
+    whether two runs of words are near each other in one sentence."""
 
     offsets: tuple[int, int, int]
+
+    def near(self, a: Position, b: Position, distance: int) -> bool: ...
 
 
 Scorer = Callable[[Any, frozenset[Position] | None], tuple[float, list[Position]]]
@@ -140,7 +143,7 @@ def compile_scorer(node: Node, positions_of: Callable[[Term], TermPositions]) ->
                 p
                 for a in left(scan, allowed)[1]
                 for b in right(scan, allowed)[1]
-                if a[0] == b[0] and max(0, b[1] - a[2], a[1] - b[2]) <= distance
+                if scan.near(a, b, distance)
                 for p in (a, b)
             )
             if not close:
