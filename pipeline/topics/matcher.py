@@ -358,4 +358,3 @@ def _selectivity(candidates: list[Term]) -> tuple[int, int]:
 
 def _conjuncts(node: Node) -> tuple[Node, ...]:
     return node.children if isinstance(node, And) else (node,)
-
