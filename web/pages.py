@@ -77,7 +77,7 @@ def explain_page(request: Request, topic_id: str, article_id: int) -> Response:
         "explain.html",
         topic=topic,
         article=article,
-        match=Matcher([topic]).explain(topic.id, document_for(article)),
+        match=Matcher([topic]).explain(topic.id, document_for(site.engine, article)),
         stored=review.stored_match(site.engine, topic.id, article_id),
         label=labels.labels_for(site.engine, topic.id, [article_id]).get(article_id),
         story_id=story_id,
