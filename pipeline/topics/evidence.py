@@ -30,6 +30,7 @@ from collections.abc import Callable, Collection, Sequence
 from itertools import pairwise
 from typing import Any, Protocol
 
+from .passing import IN_PASSING, in_passing
 from .query import Near, Node, Not, Or, Term
 from .scan import Position
 
@@ -64,15 +65,26 @@ def weight(position: Position) -> float:
     return table[min(position[1], len(table) - 1)]
 
 
-def term_evidence(positions: Collection[Position]) -> float:
-    """A term's evidence: its best mention, and a little for one more. Weights only fall
-    along a field, so only the first two mentions in each field can be the best two."""
+def mention_weight(scan: Scored, position: Position) -> float:
+    """`weight`, times IN_PASSING for a mention in passing ("ahead of the election") in the
+    summary or the body. A headline's words are its subject, whatever their grammar
+    ("GOP sticks with Trump despite election rout")."""
+    start = scan.field_starts[position[0]]
+    if position[0] and in_passing(scan.tokens, start + position[1], start):
+        return weight(position) * IN_PASSING
+    return weight(position)
+
+
+def term_evidence(scan: Scored, positions: Collection[Position]) -> float:
+    """A term's evidence: its best mention, and a little for one more. Weights fall along a
+    field, so the first two mentions in each field are taken as the best two (a mention in
+    passing among them may hide a plain one further on: the smaller error)."""
     weights = []
     seen = [0, 0, 0]
     for position in positions:
         if seen[position[0]] < 2:
             seen[position[0]] += 1
-            weights.append(weight(position))
+            weights.append(mention_weight(scan, position))
     if len(weights) < 2:
         return weights[0] if weights else 0.0
     weights.sort(reverse=True)
@@ -86,6 +98,8 @@ class Scored(Protocol):
     whether two runs of words are near each other in one sentence."""
 
     offsets: tuple[int, int, int]
+    tokens: list[str]
+    field_starts: tuple[int, int, int]
 
     def near(self, a: Position, b: Position, distance: int) -> bool: ...
 
@@ -105,7 +119,7 @@ def compile_scorer(node: Node, positions_of: Callable[[Term], TermPositions]) ->
 
         def term(scan: Scored, allowed: frozenset[Position] | None) -> tuple[float, list]:
             found = _only(get(scan), allowed)
-            return term_evidence(found), found
+            return term_evidence(scan, found), found
 
         return term
     if isinstance(node, Not):
@@ -121,7 +135,7 @@ def compile_scorer(node: Node, positions_of: Callable[[Term], TermPositions]) ->
             for get in getters:
                 found = _only(get(scan), allowed)
                 if found:
-                    found_terms.append((term_evidence(found), found))
+                    found_terms.append((term_evidence(scan, found), found))
             best = pool(found_terms, scan.offsets) if found_terms else 0.0
             positions = [p for _, found in found_terms for p in found]
             for scorer in scorers:
@@ -139,16 +153,20 @@ def compile_scorer(node: Node, positions_of: Callable[[Term], TermPositions]) ->
         distance = node.distance
 
         def near(scan: Scored, allowed: frozenset[Position] | None) -> tuple[float, list]:
-            close = frozenset(
-                p
+            pairs = [
+                (a, b) if a < b else (b, a)
                 for a in left(scan, allowed)[1]
                 for b in right(scan, allowed)[1]
                 if scan.near(a, b, distance)
-                for p in (a, b)
-            )
-            if not close:
+            ]
+            if not pairs:
                 return 0.0, []
-            return math.sqrt(left(scan, close)[0] * right(scan, close)[0]), list(close)
+            close = frozenset(p for pair in pairs for p in pair)
+            value = math.sqrt(left(scan, close)[0] * right(scan, close)[0])
+            # "before nuclear talks resume, Iran ...": the cue puts the whole pair in passing
+            if all(mention_weight(scan, a) < weight(a) for a, _ in pairs):
+                value *= math.sqrt(IN_PASSING)
+            return value, list(close)
 
         return near
     parts = [compile_scorer(c, positions_of) for c in node.children if not isinstance(c, Not)]

@@ -15,7 +15,7 @@ from operator import itemgetter
 
 import ahocorasick
 
-from .evidence import Scorer, compile_scorer, together, weight
+from .evidence import Scorer, compile_scorer, mention_weight, together
 from .explanation import ClauseExplanation, Explanation, TermHit, snippet
 from .query import FIELDS, And, Near, Node, Not, Or, Term, terms
 from .query import anchored as anchored_node
@@ -313,7 +313,7 @@ class _Evaluator:
                         spans,
                         term.shown,
                         tuple(fields[index][a:b] for a, b in spans),
-                        tuple(round(weight(p), 2) for p in mentions),
+                        tuple(round(mention_weight(self.scan, p), 2) for p in mentions),
                     )
                 )
         return tuple(found)
