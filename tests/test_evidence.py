@@ -114,3 +114,12 @@ def test_the_explanation_shows_the_discounted_weight_of_a_mention_in_passing():
     match = Matcher([topic]).explain("t", document)
     (hit,) = match.explanation.clauses[0].hits
     assert hit.weights[0] < hit.weights[1] == 0.9
+
+
+def test_a_term_inside_a_phrase_already_counted_adds_no_evidence():
+    phrase_only = '"presidential candidate"'
+    overlapping = '"presidential candidate" OR candidate OR presidential'
+    document = Document("x", filler(50) + " the former presidential candidate spoke. " + filler(9))
+    assert score(overlapping, document) == score(phrase_only, document) < THRESHOLD
+    distinct = Document("x", filler(50) + " the presidential candidate won votes. " + filler(9))
+    assert score('"presidential candidate" OR vote', distinct) > score(phrase_only, distinct)

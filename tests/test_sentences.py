@@ -60,3 +60,9 @@ def test_a_near_across_sentences_adds_no_evidence_to_a_score():
     within = Document("News", "Officials met the army chief on Monday. " + later)
     matcher = Matcher([topic])
     assert matcher.match(within)[0].score >= 0.5 > matcher.match(across)[0].score > 0
+
+
+def test_the_same_words_are_never_both_sides_of_a_near():
+    query = '"presidential candidate" NEAR/15 (candidate OR vote)'
+    assert not matched(query, Document("x", "The former presidential candidate died at 84."))
+    assert matched(query, Document("x", "The presidential candidate won the vote."))

@@ -189,18 +189,29 @@ def pool(terms: list[tuple[float, list[Position]]], offsets: tuple[int, int, int
     """Alternatives' evidence: the strongest term, made more certain by each other term
     stated near it (1 - the product of 1 - each, a term counting less the farther it stands,
     nothing from FAR words away), and at most POOL_CAP times the strongest: many words deep
-    in the body still make a weak case."""
+    in the body still make a weak case. A term met only inside words already counted
+    ("candidate" within "presidential candidate") is the same evidence, and adds nothing."""
     if len(terms) == 1:
         return terms[0][0]
     terms = sorted(terms, key=lambda t: -t[0])
     best, anchor = terms[0]
     line = sorted(offsets[p[0]] + p[1] for p in anchor)
+    covered = _words(anchor, offsets)
     missing = 1 - best
     for value, found in terms[1:]:
+        words = _words(found, offsets)
+        if words <= covered:
+            continue
+        covered |= words
         gap = _nearest(sorted(offsets[p[0]] + p[1] for p in found), line)
         if gap < FAR:
             missing *= 1 - value * (1.0 if gap <= CLOSE else (FAR - gap) / (FAR - CLOSE))
     return min(1 - missing, POOL_CAP * best)
+
+
+def _words(found: list[Position], offsets: tuple[int, int, int]) -> set[int]:
+    """The words the mentions cover, numbered along one line (title, summary, content)."""
+    return {offsets[p[0]] + word for p in found for word in range(p[1], p[2])}
 
 
 def together(parts: Sequence[Collection[Position]], offsets: tuple[int, int, int]) -> float:

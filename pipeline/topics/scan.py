@@ -201,10 +201,12 @@ class Scan:
         return found
 
     def near(self, a: Position, b: Position, distance: int) -> bool:
-        """Whether two runs of words stand at most `distance` words apart in one sentence of
-        one field. Sentences are found only for pairs that are close enough, in the few
-        articles where a NEAR is asked about."""
+        """Whether two runs of words that do not overlap stand at most `distance` words
+        apart in one sentence of one field. Sentences are found only for pairs that are close
+        enough, in the few articles where a NEAR is asked about."""
         if a[0] != b[0] or max(0, b[1] - a[2], a[1] - b[2]) > distance:
+            return False
+        if a[1] < b[2] and b[1] < a[2]:  # the same words cannot be both sides of a NEAR
             return False
         starts = self._sentences.get(a[0])
         if starts is None:
