@@ -123,3 +123,22 @@ def test_a_term_inside_a_phrase_already_counted_adds_no_evidence():
     assert score(overlapping, document) == score(phrase_only, document) < THRESHOLD
     distinct = Document("x", filler(50) + " the presidential candidate won votes. " + filler(9))
     assert score('"presidential candidate" OR vote', distinct) > score(phrase_only, distinct)
+
+
+@pytest.mark.parametrize(
+    ("summary", "in_passing"),
+    [
+        ("Gangs thrive eight years after a peace accord was signed.", True),
+        ("The day before talks resume, Iran held drills.", True),
+        ("Amid stalled talks, the army advanced.", True),
+        ("The two sides agreed after talks in Geneva.", False),
+        ("Talks resumed in Geneva after a pause.", False),
+    ],
+)
+def test_after_and_before_set_the_scene_only_after_a_span_of_time(summary, in_passing):
+    document = Document("x", summary)
+    weights = Matcher([compile_topic("t", "T", "talks OR accord", threshold=0.0)]).explain(
+        "t", document
+    )
+    (hit,) = weights.explanation.clauses[0].hits
+    assert (hit.weights[0] < 0.9) == in_passing
