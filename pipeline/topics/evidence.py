@@ -70,7 +70,7 @@ def mention_weight(scan: Scored, position: Position) -> float:
     summary or the body. A headline's words are its subject, whatever their grammar
     ("GOP sticks with Trump despite election rout")."""
     start = scan.field_starts[position[0]]
-    if position[0] and in_passing(scan.tokens, start + position[1], start):
+    if position[0] and in_passing(scan.cues, start + position[1], start):
         return weight(position) * IN_PASSING
     return weight(position)
 
@@ -98,8 +98,8 @@ class Scored(Protocol):
     whether two runs of words are near each other in one sentence."""
 
     offsets: tuple[int, int, int]
-    tokens: list[str]
     field_starts: tuple[int, int, int]
+    cues: list[int]
 
     def near(self, a: Position, b: Position, distance: int) -> bool: ...
 
