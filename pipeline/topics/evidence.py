@@ -30,7 +30,7 @@ from collections.abc import Callable, Collection, Sequence
 from itertools import pairwise
 from typing import Any, Protocol
 
-from .passing import IN_PASSING, in_passing
+from .passing import ANY_CUE, IN_PASSING, WINDOW, in_passing
 from .query import Near, Node, Not, Or, Term
 from .scan import Position
 
@@ -70,7 +70,7 @@ def mention_weight(scan: Scored, position: Position) -> float:
     summary or the body. A headline's words are its subject, whatever their grammar
     ("GOP sticks with Trump despite election rout")."""
     start = scan.field_starts[position[0]]
-    if position[0] and in_passing(scan.cues, start + position[1], start):
+    if position[0] and in_passing(scan.tokens, start + position[1], start):
         return weight(position) * IN_PASSING
     return weight(position)
 
@@ -81,10 +81,19 @@ def term_evidence(scan: Scored, positions: Collection[Position]) -> float:
     passing among them may hide a plain one further on: the smaller error)."""
     weights = []
     seen = [0, 0, 0]
+    tokens, starts = scan.tokens, scan.field_starts
     for position in positions:
-        if seen[position[0]] < 2:
-            seen[position[0]] += 1
-            weights.append(mention_weight(scan, position))
+        field_index = position[0]
+        if seen[field_index] < 2:
+            seen[field_index] += 1
+            value = weight(position)
+            if field_index:  # `mention_weight` inline: this runs for every mention weighed
+                start = starts[field_index]
+                at = start + position[1]
+                window = tokens[max(start, at - WINDOW) : at]
+                if not ANY_CUE.isdisjoint(window) and in_passing(tokens, at, start):
+                    value *= IN_PASSING
+            weights.append(value)
     if len(weights) < 2:
         return weights[0] if weights else 0.0
     weights.sort(reverse=True)
@@ -98,8 +107,8 @@ class Scored(Protocol):
     whether two runs of words are near each other in one sentence."""
 
     offsets: tuple[int, int, int]
+    tokens: list[str]
     field_starts: tuple[int, int, int]
-    cues: list[int]
 
     def near(self, a: Position, b: Position, distance: int) -> bool: ...
 

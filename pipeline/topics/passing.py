@@ -10,7 +10,6 @@ a headline names is its subject."""
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Sequence
 
 # Folded words that make what follows the setting of another story.
@@ -26,18 +25,20 @@ WINDOW = 5  # words before the mention: "ahead of next year's election" (year's 
 IN_PASSING = 0.5
 
 
-def cue_positions(tokens: Sequence[str]) -> list[int]:
-    """Word numbers of the background cues in a document's words, in order: found once per
-    document, in the few documents whose mentions are weighed."""
-    return [
-        index
-        for index, word in enumerate(tokens)
-        if word in CUES or (word in TIMED_CUES and index and tokens[index - 1] in SPANS)
-    ]
+ANY_CUE = CUES | TIMED_CUES
 
 
-def in_passing(cues: list[int], at: int, field_start: int) -> bool:
-    """Whether word number `at` (in the field starting at `field_start`) follows one of the
-    `cues` closely."""
-    before = bisect_left(cues, at)
-    return before > 0 and cues[before - 1] >= max(field_start, at - WINDOW)
+def in_passing(tokens: Sequence[str], at: int, field_start: int) -> bool:
+    """Whether word number `at` of the document (in the field starting at `field_start`)
+    follows a background cue closely. Called for every mention weighed: one slice and one
+    set test in C for the mentions with no cue before them, nearly all."""
+    first = max(field_start, at - WINDOW)
+    window = tokens[first:at]
+    if ANY_CUE.isdisjoint(window):
+        return False
+    if not CUES.isdisjoint(window):
+        return True
+    return any(
+        word in TIMED_CUES and index + first > field_start and tokens[index + first - 1] in SPANS
+        for index, word in enumerate(window)
+    )

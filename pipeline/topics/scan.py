@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING
 
 from .analysis import stem
 from .folding import WORD, fold, word_list
-from .passing import cue_positions
 from .sentences import sentence_starts
 
 if TYPE_CHECKING:
@@ -163,7 +162,6 @@ class Scan:
     _spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     _folded: dict[int, str] = field(default_factory=dict)
     _sentences: dict[int, list[int]] = field(default_factory=dict)  # field -> sentence starts
-    _cues: list[int] | None = None
 
     @property
     def lengths(self) -> tuple[int, int]:
@@ -201,13 +199,6 @@ class Scan:
             found.append((at, first, first + atom.words))
         self._positions[id(atom)] = found
         return found
-
-    @property
-    def cues(self) -> list[int]:
-        """Word numbers of the words that put what follows in the background (`passing`)."""
-        if self._cues is None:
-            self._cues = cue_positions(self.tokens)
-        return self._cues
 
     def near(self, a: Position, b: Position, distance: int) -> bool:
         """Whether two runs of words that do not overlap stand at most `distance` words
