@@ -30,7 +30,7 @@ from collections.abc import Callable, Collection, Sequence
 from itertools import pairwise
 from typing import Any, Protocol
 
-from .passing import ANY_CUE, IN_PASSING, WINDOW, in_passing
+from .passing import IN_PASSING, in_passing
 from .query import Near, Node, Not, Or, Term
 from .scan import Position
 
@@ -87,12 +87,11 @@ def term_evidence(scan: Scored, positions: Collection[Position]) -> float:
         if seen[field_index] < 2:
             seen[field_index] += 1
             value = weight(position)
-            if field_index:  # `mention_weight` inline: this runs for every mention weighed
-                start = starts[field_index]
-                at = start + position[1]
-                window = tokens[max(start, at - WINDOW) : at]
-                if not ANY_CUE.isdisjoint(window) and in_passing(tokens, at, start):
-                    value *= IN_PASSING
+            # `mention_weight` spelled out: this runs for every mention weighed
+            if field_index and in_passing(
+                tokens, starts[field_index] + position[1], starts[field_index]
+            ):
+                value *= IN_PASSING
             weights.append(value)
     if len(weights) < 2:
         return weights[0] if weights else 0.0
