@@ -106,7 +106,7 @@ def test_the_explanation_page_shows_stems_weights_and_evidence(engine, app):
     page = app.get(f"/topics/defence/articles/{matched}")
     assert page.status_code == 200
     explained = Matcher([DEFENCE]).explain(
-        "defence", document_for(store.get_article(engine, matched))
+        "defence", document_for(engine, store.get_article(engine, matched))
     )
     text = unescape(page.text)
     assert f"closeness {explained.explanation.together:.2f}" in text

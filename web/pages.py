@@ -101,7 +101,7 @@ def explain_page(request: Request, topic_id: str, article_id: int) -> Response:
     if article is None:
         raise HTTPException(404, f"no stored article with id {article_id}")
     story_id = labels.story_of(site.engine, article_id)
-    document = document_for(article)
+    document = document_for(site.engine, article)
     # A disabled topic is explained as if it were enabled, as its near misses are.
     match = Matcher([replace(topic, enabled=True)]).explain(topic.id, document)
     return render(
