@@ -287,3 +287,14 @@ def to_bytes(sig: np.ndarray) -> bytes:
 
 def from_bytes(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype="<u4").astype(np.uint32)
+
+
+def from_bytes_matrix(data: Sequence[bytes]) -> np.ndarray:
+    """Many stored signatures at once: an n x 64 uint32 array."""
+    matrix = np.frombuffer(b"".join(data), dtype="<u4").astype(np.uint32)
+    return matrix.reshape(len(data), PERMUTATIONS)
+
+
+def stored_band_keys(signatures: np.ndarray) -> np.ndarray:
+    """The bucket keys of n signatures as the database keeps them: n x 16 signed 64-bit."""
+    return band_key_matrix(signatures).view(np.int64)
