@@ -105,7 +105,7 @@ class ArticleRow(Base):
         UniqueConstraint("canonical_url"),
         Index(None, "published_at"),
         Index(None, "fetched_at"),
-        Index(None, "content_hash"),
+        Index(None, "content_hash", "published_at"),  # a text's copies within a window
         Index(None, "scored_at"),
         Index(None, "story_id"),
     )

@@ -52,7 +52,7 @@ from ..stories import (
 from .schema import ArticleRow, FeedRow, StoryKeyRow, StoryRow, UTCDateTime
 
 BATCH = 1000
-KEYS_PER_QUERY = 2_000  # bucket keys looked up in one statement
+KEYS_PER_QUERY = 2_000  # bucket keys (or article ids) looked up in one statement
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STORIES = StoryRow.__table__
 ARTICLES = ArticleRow.__table__
@@ -198,17 +198,22 @@ class _Neighbourhood:
                        for when in copies.get(rows[i].content_hash, ()))
             for key in stored_band_keys(signatures[i].reshape(1, PERMUTATIONS))[0].tolist()
         })  # fmt: skip
+        # Two steps rather than a join, so no plan can scan `articles`: the keys' own index
+        # gives the few ids, then each article is read by its primary key.
+        sharing: set[int] = set()
         for start in range(0, len(keys), KEYS_PER_QUERY):
-            found.update(
-                self._read(
-                    select(*_CANDIDATE)
-                    .join(KEYS, KEYS.c.article_id == ArticleRow.id)
-                    .where(
+            sharing.update(
+                self.connection.execute(
+                    select(KEYS.c.article_id).where(
                         KEYS.c.band_key.in_(keys[start : start + KEYS_PER_QUERY]),
                         KEYS.c.published_at.between(earliest, latest),
                     )
-                )
+                ).scalars()
             )
+        ids = sorted(sharing.difference(found))
+        for start in range(0, len(ids), KEYS_PER_QUERY):
+            chunk = ids[start : start + KEYS_PER_QUERY]
+            found.update(self._read(select(*_CANDIDATE).where(ArticleRow.id.in_(chunk))))
         self._keep(sorted(found.values(), key=lambda row: (row[4], row[0])))
 
     def _read(self, query: Select) -> dict[int, tuple]:

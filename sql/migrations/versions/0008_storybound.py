@@ -1,4 +1,5 @@
-"""story_keys: the LSH bucket keys of placed articles, so story candidates are looked up
+"""story_keys: the LSH bucket keys of placed articles, so story candidates are looked up;
+copies of a text by text and date
 
 A batch spread over a year read back every stored article of the year to compare with; with
 the keys stored, it reads only articles that share a bucket key. The keys of articles already
@@ -23,6 +24,12 @@ PAGE = 20_000  # articles per read: 320,000 key rows per write
 
 
 def upgrade() -> None:
+    # Copies of a text are looked up within a window: a text stored many times over the years
+    # (an empty one) is read for that window only.
+    op.drop_index("ix_articles_content_hash", table_name="articles")
+    op.create_index(
+        "ix_articles_content_hash_published_at", "articles", ["content_hash", "published_at"]
+    )
     op.create_table(
         "story_keys",
         sa.Column("band_key", sa.BigInteger(), nullable=False),
@@ -50,6 +57,8 @@ def upgrade() -> None:
         "ORDER BY band_key, published_at, article_id"
     )
     staging.drop(connection)
+    if connection.dialect.name == "postgresql":  # plans for the first lookups need statistics
+        op.execute("ANALYZE story_keys")
 
 
 def _stage(connection: sa.Connection, staging: sa.Table) -> None:
@@ -99,3 +108,5 @@ def _append(connection: sa.Connection, table: str, rows: list[tuple[object, ...]
 
 def downgrade() -> None:
     op.drop_table("story_keys")
+    op.drop_index("ix_articles_content_hash_published_at", table_name="articles")
+    op.create_index("ix_articles_content_hash", "articles", ["content_hash"])
