@@ -1,15 +1,17 @@
 """Assigning stories in the database: each new article joins a near-duplicate's story or starts
-one. The index is rebuilt from stored signatures, so every process sees the same stories and
-nothing lives only in memory.
+one. Candidates come from stored signatures and bucket keys, so every process sees the same
+stories and nothing lives only in memory.
 
-Bounded whatever the batch holds: the batch is placed in time order, and the index holds only
-the placed articles within the window of the article being placed (read from the database as
-the batch moves forward, dropped once behind it), so a batch mixing year-old and new articles
-reads two small neighbourhoods, never the year between them. Each batch is one transaction
-with few statements: one multi-row insert of the new stories, then bulk updates of the
-articles and of the stories they joined. It holds the stories write lock (SQLite: the database
-write lock; PostgreSQL: a lock on `stories` that readers do not wait for), so two processes
-assigning at once take turns, and no article is placed twice or misses a story the other made.
+Bounded whatever the batch holds: every placed article's 16 bucket keys are stored with its
+date (`story_keys`), and the batch, in time order and one window's span of its articles at a
+time, reads only the stored articles that share a key or the identical text within the window
+(by the keys' primary key and the (content_hash, published_at) index), so a batch mixing
+year-old and new articles, or spread over a whole year, reads its candidates, never the year
+between them. Each batch is one transaction with few statements: one multi-row insert of the
+new stories, bulk updates of the articles and of the stories they joined, and one bulk insert
+of the articles' keys. It holds the stories write lock (SQLite: the database write lock;
+PostgreSQL: a lock on `stories` that readers do not wait for), so two processes assigning at
+once take turns, and no article is placed twice or misses a story the other made.
 """
 
 from __future__ import annotations
