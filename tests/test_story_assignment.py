@@ -171,3 +171,38 @@ def test_the_migration_stores_the_keys_of_articles_placed_before_it(engine):
 def story_keys(engine) -> set[tuple]:
     with engine.connect() as connection:
         return set(connection.execute(select(StoryKeyRow.__table__)).all())
+
+
+def test_texts_without_words_share_every_bucket_and_still_give_the_stories_of_one_index(engine):
+    # Empty texts (one content hash) and punctuation-only ones (a hash each) all have the same
+    # signature, so every one of their bucket keys is shared by all of them.
+    def wordless(start: datetime, count: int, seed: int) -> list[tuple[datetime, str, str]]:
+        return [(start + timedelta(minutes=37 * i), "" if i % 3 else "!" * (seed + i), "")
+                for i in range(count)]  # fmt: skip
+
+    first = wordless(NOW - timedelta(days=6), 150, 1)
+    add_unplaced(engine, first + vocabulary_texts(30, first[0][0], first[-1][0], seed=5))
+    assign_stories(engine, batch_size=50)
+    later = wordless(NOW - timedelta(days=2), 60, 400)
+    add_unplaced(engine, later + vocabulary_texts(10, later[0][0], later[-1][0], seed=6), "late")
+    report = assign_stories(engine, batch_size=50)
+
+    found, rows, stories = stored_stories(engine)
+    assert found == reference(engine)
+    assert report.joined > 40
+    assert_consistent(rows, stories)
+
+
+def test_an_identical_text_beyond_the_window_does_not_hide_a_near_copy_within_it(engine):
+    (when, title, summary), *_ = vocabulary_texts(1, NOW, NOW, copies=0, seed=8)
+    variant = next(iter(variants(title, summary).values()))
+    add_unplaced(engine, [(when, title, summary), (when + timedelta(hours=100), *variant)])
+    assign_stories(engine)  # two stories: the variant came 100 hours later
+    later = [(when + timedelta(hours=30), "Harbour strike enters second week", "Dockers out."),
+             (when + timedelta(hours=90), title, summary)]  # fmt: skip
+    add_unplaced(engine, later, "late")
+    assert assign_stories(engine).joined == 1
+
+    with engine.connect() as connection:
+        story_of = dict(connection.execute(select(ArticleRow.guid, ArticleRow.story_id)).all())
+    assert story_of["late-1"] == story_of["new-1"] != story_of["new-0"]
