@@ -9,7 +9,11 @@ batch of 1,000 unplaced articles, about a tenth of them copies of stored real te
 assigns it in a fresh process (so its peak RSS is the assignment's), then removes the batch:
 - year_old_item: 999 articles from the last day and one from a year ago (a backfill's batch);
 - spread_over_a_year: 1,000 articles evenly over the year (the worst case for a time window);
-- recent: 1,000 articles from the last day (an ordinary poll).
+- recent: 1,000 articles from the last day (a busy poll);
+- small_poll: 50 articles from the last hour (an ordinary poll).
+Each reports the time spent writing the batch's bucket keys (`story_keys`, 16 rows an article),
+the cost every poll pays for the lookups. When the stored history predates the keys, the
+schema upgrade that fills them is timed too.
 Figures go to benchmarks/results/story_assignment.json.
 """
 
@@ -30,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import Engine, func, select, text  # noqa: E402
+from sqlalchemy import Engine, bindparam, delete, event, func, select, text  # noqa: E402
 
 from benchmarks.story_eval import variants  # noqa: E402
 from benchmarks.story_history import (  # noqa: E402
@@ -41,20 +45,28 @@ from benchmarks.story_history import (  # noqa: E402
 )
 from pipeline import store  # noqa: E402
 from pipeline.store.articles import insert_articles  # noqa: E402
-from pipeline.store.schema import ArticleRow, FeedRow  # noqa: E402
+from pipeline.store.schema import ArticleRow, FeedRow, StoryKeyRow  # noqa: E402
+from pipeline.stories import from_bytes_matrix, stored_band_keys  # noqa: E402
 
 RESULTS = ROOT / "benchmarks/results"
 NOW = datetime(2026, 2, 16, tzinfo=UTC)
 YEAR = NOW - timedelta(days=365)
 REAL = 2_000
 BATCH = 1_000
-SCENARIOS = ("year_old_item", "spread_over_a_year", "recent")
+SCENARIOS = ("year_old_item", "spread_over_a_year", "recent", "small_poll")
+SIZES = {"small_poll": 50}
+KEYS = StoryKeyRow.__table__
 
 
-def prepared(url: str, history: int, fresh: bool) -> Engine:
-    """The database with `history` placed articles, generated unless already there."""
+def prepared(url: str, history: int, fresh: bool) -> tuple[Engine, dict[str, object]]:
+    """The database with `history` placed articles, generated unless already there, and how
+    long bringing its schema to head took (filling the keys of a stored history)."""
     engine = store.connect(url)
+    revision, began = store.current_revision(engine), time.perf_counter()
     store.upgrade(engine)
+    upgrade = {"from": revision, "seconds": round(time.perf_counter() - began, 1)}
+    if revision is not None and revision != store.current_revision(engine):
+        print(f"  schema upgraded from {revision} in {upgrade['seconds']} s")
     with engine.connect() as connection:
         stored = connection.execute(
             select(func.count()).select_from(ArticleRow).join(FeedRow).where(
@@ -62,13 +74,13 @@ def prepared(url: str, history: int, fresh: bool) -> Engine:
         ).scalar_one()  # fmt: skip
     if stored == history + REAL and not fresh:
         print(f"  reusing {stored:,} stored articles")
-        return engine
+        return engine, upgrade
     if stored:
         raise SystemExit(f"{url} holds other data ({stored:,} articles): pass --fresh")
     began = time.perf_counter()
     insert_history(engine, history, YEAR, NOW, real=real_texts())
     print(f"  generated {history + REAL:,} articles in {time.perf_counter() - began:.0f} s")
-    return engine
+    return engine, upgrade
 
 
 def real_texts() -> list[tuple[datetime, str, str]]:
@@ -77,13 +89,15 @@ def real_texts() -> list[tuple[datetime, str, str]]:
 
 def batch(scenario: str) -> list[tuple[datetime, str, str]]:
     rng = random.Random(scenario)
+    size = SIZES.get(scenario, BATCH)
     if scenario == "spread_over_a_year":
-        times = [YEAR + (NOW - YEAR) * (i + 0.5) / BATCH for i in range(BATCH)]
+        times = [YEAR + (NOW - YEAR) * (i + 0.5) / size for i in range(size)]
     else:
-        times = [NOW - timedelta(seconds=rng.uniform(0, 86_400)) for _ in range(BATCH)]
+        span = 3_600 if scenario == "small_poll" else 86_400
+        times = [NOW - timedelta(seconds=rng.uniform(0, span)) for _ in range(size)]
         if scenario == "year_old_item":
             times[0] = YEAR + timedelta(hours=3)
-    fresh = vocabulary_texts(BATCH, YEAR, NOW, copies=0, seed=5)
+    fresh = vocabulary_texts(size, YEAR, NOW, copies=0, seed=5)
     stored = real_texts()
     texts = []
     for i, when in enumerate(sorted(times)):
@@ -112,8 +126,26 @@ def run_scenario(url: str, engine: Engine, scenario: str) -> dict[str, object]:
 
 
 def remove_batch(engine: Engine, key: int) -> None:
-    """Delete the batch and put the stories it touched back as they were."""
+    """Delete the batch (and its bucket keys) and put the stories it touched back as they
+    were."""
     with engine.begin() as connection:
+        placed = connection.execute(
+            select(ArticleRow.id, ArticleRow.signature).where(
+                ArticleRow.feed_id == key, ArticleRow.signature.is_not(None)
+            )
+        ).all()
+        if placed:
+            keys = stored_band_keys(from_bytes_matrix([row.signature for row in placed]))
+            connection.execute(
+                delete(KEYS).where(
+                    KEYS.c.band_key == bindparam("b_key"), KEYS.c.article_id == bindparam("b_id")
+                ),
+                [
+                    {"b_key": k, "b_id": row.id}
+                    for row, row_keys in zip(placed, keys.tolist(), strict=True)
+                    for k in row_keys
+                ],
+            )
         touched = f"SELECT DISTINCT story_id FROM articles WHERE feed_id = {key}"
         connection.execute(text(f"CREATE TEMPORARY TABLE touched AS {touched}"))
         connection.execute(text(f"DELETE FROM articles WHERE feed_id = {key}"))
@@ -139,6 +171,17 @@ def child(url: str) -> None:
     from pipeline.store.stories import assign_stories
 
     engine = store.connect(url)
+    writing = [0.0]
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _began(connection, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        connection.info["began"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _ended(connection, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO story_keys"):
+            writing[0] += time.perf_counter() - connection.info["began"]
+
     baseline = _status_mb("VmRSS")
     began, cpu = time.perf_counter(), time.process_time()
     report = assign_stories(engine)
@@ -154,6 +197,7 @@ def child(url: str) -> None:
                 "assigned": report.assigned,
                 "joined": report.joined,
                 "articles_read_back": report.loaded,
+                "key_write_seconds": round(writing[0], 3),
             }
         )
     )
@@ -195,8 +239,8 @@ def measure(history: int, data_dir: Path, postgres: str | None, fresh: bool) -> 
     figures: dict[str, object] = {}
     for name, url in targets.items():
         print(f"{name}:")
-        engine = prepared(url, history, fresh)
-        figures[name] = {}
+        engine, upgrade = prepared(url, history, fresh)
+        figures[name] = {"schema_upgrade": upgrade}
         for scenario in SCENARIOS:
             result = run_scenario(url, engine, scenario)
             figures[name][scenario] = result  # type: ignore[index]
@@ -204,7 +248,8 @@ def measure(history: int, data_dir: Path, postgres: str | None, fresh: bool) -> 
                 f"  {scenario}: {result['seconds']:.2f} s ({result['cpu_seconds']:.2f} s CPU), "
                 f"peak RSS {result['peak_rss_mb']} MB "
                 f"(+{result['rss_growth_mb']} MB), {result['articles_read_back']:,} stored "
-                f"articles read back, {result['joined']} joined"
+                f"articles read back, {result['joined']} joined, "
+                f"keys written in {result['key_write_seconds']:.2f} s"
             )
         engine.dispose()
     return figures

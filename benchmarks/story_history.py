@@ -1,7 +1,8 @@
 """Stored history for story benchmarks and tests: placed articles (each with its story and
 MinHash signature) written in bulk, about a million a minute.
 
-SQLite gets one prepared `executemany` per table; PostgreSQL gets `COPY`. Bulk articles have
+SQLite gets one prepared `executemany` per table; PostgreSQL gets `COPY`. Each article's story
+and bucket keys (`story_keys`) are written with it. Bulk articles have
 random signatures (distinct stories: what they cost is being read back, not matched); `real`
 texts get true signatures, so new articles can join them.
 """
@@ -20,7 +21,13 @@ from pipeline.config import FeedConfig
 from pipeline.parse import content_hash
 from pipeline.records import Article
 from pipeline.store.schema import ArticleRow, StoryRow
-from pipeline.stories import PERMUTATIONS, signature, to_bytes
+from pipeline.stories import (
+    PERMUTATIONS,
+    from_bytes_matrix,
+    signature,
+    stored_band_keys,
+    to_bytes,
+)
 
 CHUNK = 50_000
 ARTICLE_COLUMNS = (
@@ -28,6 +35,7 @@ ARTICLE_COLUMNS = (
     "tags", "published_at", "published_at_missing", "fetched_at", "content_hash", "story_id",
     "signature", "origin", "scored_at",
 )  # fmt: skip
+KEY_COLUMNS = ("band_key", "published_at", "article_id")
 STORY_COLUMNS = ("id", "first_article_id", "title", "first_seen_at", "last_seen_at",
                  "article_count")  # fmt: skip
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite
@@ -61,12 +69,15 @@ def insert_history(
         cursor = raw.cursor()
         for chunk in _chunks(rows, CHUNK):
             stories = [_story_of(row) for row in chunk]
+            keys = _keys_of(chunk)
             if engine.dialect.name == "sqlite":
                 _sqlite_insert(cursor, "stories", STORY_COLUMNS, stories)
                 _sqlite_insert(cursor, "articles", ARTICLE_COLUMNS, chunk)
+                _sqlite_insert(cursor, "story_keys", KEY_COLUMNS, keys)
             else:
                 _copy(cursor, "stories", STORY_COLUMNS, stories)
                 _copy(cursor, "articles", ARTICLE_COLUMNS, chunk)
+                _copy(cursor, "story_keys", KEY_COLUMNS, keys)
         if engine.dialect.name == "postgresql":
             for table in ("articles", "stories"):
                 cursor.execute(
@@ -115,6 +126,13 @@ def _rows(
 
 def _story_of(row: tuple[object, ...]) -> tuple[object, ...]:
     return (row[14], row[0], row[5], row[10], row[10], 1)
+
+
+def _keys_of(chunk: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """The story_keys rows of placed articles, as assignment writes them."""
+    keys = stored_band_keys(from_bytes_matrix([row[15] for row in chunk])).tolist()  # type: ignore[misc]
+    return [(key, row[10], row[0]) for row, row_keys in zip(chunk, keys, strict=True)
+            for key in row_keys]  # fmt: skip
 
 
 def _chunks(rows: Iterator[tuple[object, ...]], size: int) -> Iterator[list[tuple[object, ...]]]:

@@ -7,8 +7,9 @@ measured missing most near-duplicates at these lengths (30-80 words); MinHash do
 
 An article joins the story of a near-duplicate published within the window (default 72 hours),
 else starts a new story. Identical normalised text (the content hash) joins at once. Signatures
-are stored with the articles, so any process rebuilds the index from the database; it holds
-only the articles near the ones being placed, so memory stays bounded however long it runs and
+are stored with the articles and their bucket keys beside them, so any process finds the same
+candidates in the database; it reads only those (the stored articles sharing a bucket key or
+the text within the window), so memory and reading stay bounded however large the table and
 however far apart in time the articles of one batch are (see store/stories.py).
 """
 
@@ -205,10 +206,10 @@ class StoryIndex:
 
 
 class StoredWindow:
-    """Stored articles read back to compare new ones with, as time-ordered chunks of numpy
-    arrays (each chunk's bucket keys and content hashes sorted once): reading a chunk costs
-    no Python work per article, and a lookup is a few binary searches per chunk. Times are
-    microseconds since the epoch."""
+    """Stored candidates read back to compare new ones with, as time-ordered chunks of numpy
+    arrays (each chunk's bucket keys and content hashes sorted once): a lookup is a few binary
+    searches per chunk, and only candidates that truly share a bucket key with the article, or
+    its text, within its window count. Times are microseconds since the epoch."""
 
     def __init__(self, window: timedelta = DEFAULT_WINDOW) -> None:
         self.window = window // timedelta(microseconds=1)
@@ -287,3 +288,14 @@ def to_bytes(sig: np.ndarray) -> bytes:
 
 def from_bytes(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype="<u4").astype(np.uint32)
+
+
+def from_bytes_matrix(data: Sequence[bytes]) -> np.ndarray:
+    """Many stored signatures at once: an n x 64 uint32 array."""
+    matrix = np.frombuffer(b"".join(data), dtype="<u4").astype(np.uint32)
+    return matrix.reshape(len(data), PERMUTATIONS)
+
+
+def stored_band_keys(signatures: np.ndarray) -> np.ndarray:
+    """The bucket keys of n signatures as the database keeps them: n x 16 signed 64-bit."""
+    return band_key_matrix(signatures).view(np.int64)

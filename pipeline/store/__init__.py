@@ -7,6 +7,7 @@ from .articles import insert_articles, store_articles
 from .database import (
     connect,
     current_revision,
+    downgrade,
     ensure_schema,
     head_revision,
     open_database,
@@ -21,6 +22,7 @@ __all__ = [
     "ScheduledFeed",
     "connect",
     "current_revision",
+    "downgrade",
     "ensure_schema",
     "feed_health",
     "get_article",

@@ -86,6 +86,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Undo the migrations above `revision`."""
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def open_database(url: str) -> Engine:
     """`connect`, then `ensure_schema`: what every command and job does first."""
     engine = connect(url)

@@ -4,7 +4,7 @@ these classes describe it for queries and must stay in step with them (a test ch
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -114,7 +114,7 @@ class ArticleRow(Base):
         UniqueConstraint("canonical_url"),
         Index(None, "published_at"),
         Index(None, "fetched_at"),
-        Index(None, "content_hash"),
+        Index(None, "content_hash", "published_at"),  # a text's copies within a window
         Index(None, "scored_at"),
         Index(None, "story_id"),
         # Each feed's latest publication times, read newest first to learn its rhythm.
@@ -143,6 +143,19 @@ class ArticleRow(Base):
     # Set once every enabled topic has seen the article: new articles are scored exactly once,
     # and editing a topic later does not re-score (or re-alert) old ones.
     scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StoryKeyRow(Base):
+    """The 16 LSH bucket keys of each placed article (signed 64-bit), written with its story:
+    assignment looks its candidates up by key and date instead of reading back every article
+    of their time. Clustered by key on SQLite (no rowid), so one lookup reads one small range."""
+
+    __tablename__ = "story_keys"
+    __table_args__: ClassVar = {"sqlite_with_rowid": False}
+
+    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    article_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
 
 
 class TopicMatchRow(Base):

@@ -1,19 +1,22 @@
 """Assigning stories in the database: each new article joins a near-duplicate's story or starts
-one. The index is rebuilt from stored signatures, so every process sees the same stories and
-nothing lives only in memory.
+one. Candidates come from stored signatures and bucket keys, so every process sees the same
+stories and nothing lives only in memory.
 
-Bounded whatever the batch holds: the batch is placed in time order, and the index holds only
-the placed articles within the window of the article being placed (read from the database as
-the batch moves forward, dropped once behind it), so a batch mixing year-old and new articles
-reads two small neighbourhoods, never the year between them. Each batch is one transaction
-with few statements: one multi-row insert of the new stories, then bulk updates of the
-articles and of the stories they joined. It holds the stories write lock (SQLite: the database
-write lock; PostgreSQL: a lock on `stories` that readers do not wait for), so two processes
-assigning at once take turns, and no article is placed twice or misses a story the other made.
+Bounded whatever the batch holds: every placed article's 16 bucket keys are stored with its
+date (`story_keys`), and the batch, in time order and one window's span of its articles at a
+time, reads only the stored articles that share a key or the identical text within the window
+(by the keys' primary key and the (content_hash, published_at) index), so a batch mixing
+year-old and new articles, or spread over a whole year, reads its candidates, never the year
+between them. Each batch is one transaction with few statements: one multi-row insert of the
+new stories, bulk updates of the articles and of the stories they joined, and one bulk insert
+of the articles' keys. It holds the stories write lock (SQLite: the database write lock;
+PostgreSQL: a lock on `stories` that readers do not wait for), so two processes assigning at
+once take turns, and no article is placed twice or misses a story the other made.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +27,7 @@ from sqlalchemy import (
     Engine,
     Integer,
     Row,
+    Select,
     Text,
     bindparam,
     case,
@@ -42,16 +46,19 @@ from ..stories import (
     Nearest,
     StoredWindow,
     StoryIndex,
+    from_bytes_matrix,
     signature,
+    stored_band_keys,
     to_bytes,
 )
-from .schema import ArticleRow, FeedRow, StoryRow, UTCDateTime
+from .schema import ArticleRow, FeedRow, StoryKeyRow, StoryRow, UTCDateTime
 
 BATCH = 1000
-READ_AHEAD = 0.25  # of a window
+KEYS_PER_QUERY = 2_000  # bucket keys (or article ids) looked up in one statement
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STORIES = StoryRow.__table__
 ARTICLES = ArticleRow.__table__
+KEYS = StoryKeyRow.__table__
 
 
 @dataclass(slots=True)
@@ -108,6 +115,7 @@ class _Placements:
     articles: list[dict[str, object]] = field(default_factory=list)
     new: list[_NewStory] = field(default_factory=list)
     joined: dict[int, tuple[int, datetime]] = field(default_factory=dict)  # story: count, last
+    keys: list[dict[str, object]] = field(default_factory=list)  # story_keys rows
 
 
 def _place(
@@ -115,9 +123,10 @@ def _place(
 ) -> _Placements:
     """Place the batch in time order; new stories get ids -1, -2, ... until inserted."""
     nearby = _Neighbourhood(connection, window)
+    signatures = [signature(row.title, row.summary) for row in batch]
     placed = _Placements()
-    for row in batch:
-        sig = signature(row.title, row.summary)
+    for i, (row, sig) in enumerate(zip(batch, signatures, strict=True)):
+        nearby.cover(batch, signatures, i)
         found = nearby.nearest(sig, row.content_hash, row.published_at).choice
         if found is None:
             placed.new.append(_NewStory(row, row.published_at))
@@ -133,72 +142,116 @@ def _place(
                 placed.joined[story] = (count + 1, max(last, row.published_at))
         placed.articles.append({"b_id": row.id, "b_story": story, "b_signature": to_bytes(sig)})
         nearby.batch.add(row.id, story, sig, row.content_hash, row.published_at)
+    placed.keys = [
+        {"band_key": key, "published_at": row.published_at, "article_id": row.id}
+        for row, keys in zip(batch, stored_band_keys(np.array(signatures)).tolist(), strict=True)
+        for key in keys
+    ]
     report.loaded += nearby.loaded
     return placed
 
 
 class _Neighbourhood:
-    """What the article being placed is compared with: the stored articles within its window,
-    read forward in time in chunks (a little beyond what is needed now, so a dense batch needs
-    few queries) and dropped once behind it, and the batch's articles placed so far."""
+    """What the article being placed is compared with: the stored articles that could join it
+    (the same text, or a shared bucket key, within its window), looked up for a group of the
+    batch's articles at a time (those within one window of the group's first), and the batch's
+    articles placed so far. What is read does not depend on how many articles the stored
+    window holds, so a batch spread over a year reads its candidates, not the year."""
 
     def __init__(self, connection: Connection, window: timedelta) -> None:
         self.connection = connection
         self.window = window
         self.stored = StoredWindow(window)
         self.batch = StoryIndex(window)
-        self.until: datetime | None = None  # stored articles up to here have been read
+        self.until: datetime | None = None  # the batch's articles up to here are covered
         self.loaded = 0
 
     def nearest(self, sig: np.ndarray, content_hash: str, when: datetime) -> Nearest:
-        self._cover(when)
         found = self.stored.nearest(sig, content_hash, _micros(when))
         return found.merge(self.batch.nearest(sig, content_hash, when))
 
-    def _cover(self, when: datetime) -> None:
-        earliest, latest = when - self.window, when + self.window
-        if self.until is not None and latest <= self.until:
+    def cover(self, rows: list[Row], signatures: list[np.ndarray], start: int) -> None:
+        """Look up the candidates of rows[start] and of the later rows within one window of it
+        (rows are in time order)."""
+        first = rows[start].published_at
+        if self.until is not None and first <= self.until:
             return
+        self.until = first + self.window
+        group = list(range(start, bisect_right(rows, self.until, key=lambda r: r.published_at)))
+        earliest, latest = first - self.window, rows[group[-1]].published_at + self.window
         self.stored.drop_before(_micros(earliest))
         self.batch.evict_before(earliest)
-        if self.until is None or earliest > self.until:  # a gap in time: start afresh
-            after = ArticleRow.published_at >= earliest
-        else:
-            after = ArticleRow.published_at > self.until
-        self.until = latest + self.window * READ_AHEAD
+        found = self._read(
+            select(*_CANDIDATE).where(
+                ArticleRow.content_hash.in_({rows[i].content_hash for i in group}),
+                ArticleRow.published_at.between(earliest, latest),
+            )
+        )
+        # An article with a stored copy of its text joins a copy whatever else is near, so its
+        # keys are not looked up: the same text many times (empty ones) costs no bucket reads.
+        copies: dict[str, list[int]] = {}
+        for _, _, _, content_hash, when in found.values():
+            copies.setdefault(content_hash, []).append(when)
+        window = self.window // timedelta(microseconds=1)
+        keys = sorted({
+            key
+            for i in group
+            if not any(abs(_micros(rows[i].published_at) - when) <= window
+                       for when in copies.get(rows[i].content_hash, ()))
+            for key in stored_band_keys(signatures[i].reshape(1, PERMUTATIONS))[0].tolist()
+        })  # fmt: skip
+        # Two steps rather than a join, so no plan can scan `articles`: the keys' own index
+        # gives the few ids, then each article is read by its primary key.
+        sharing: set[int] = set()
+        for start in range(0, len(keys), KEYS_PER_QUERY):
+            sharing.update(
+                self.connection.execute(
+                    select(KEYS.c.article_id).where(
+                        KEYS.c.band_key.in_(keys[start : start + KEYS_PER_QUERY]),
+                        KEYS.c.published_at.between(earliest, latest),
+                    )
+                ).scalars()
+            )
+        ids = sorted(sharing.difference(found))
+        for start in range(0, len(ids), KEYS_PER_QUERY):
+            chunk = ids[start : start + KEYS_PER_QUERY]
+            found.update(self._read(select(*_CANDIDATE).where(ArticleRow.id.in_(chunk))))
+        self._keep(sorted(found.values(), key=lambda row: (row[4], row[0])))
+
+    def _read(self, query: Select) -> dict[int, tuple]:
+        """Placed articles by id: (id, story, signature, content hash, microseconds)."""
         sqlite = self.connection.dialect.name == "sqlite"
         rows = self.connection.execute(
-            select(
-                ArticleRow.id,
-                ArticleRow.story_id,
-                ArticleRow.signature,
-                ArticleRow.content_hash,
+            query.add_columns(
                 # Raw, for numpy to convert at once: SQLite's text, PostgreSQL's microseconds.
                 type_coerce(ArticleRow.published_at, Text)
                 if sqlite
-                else cast(func.extract("epoch", ArticleRow.published_at) * 1_000_000, BigInteger),
-            )
-            .where(
-                ArticleRow.story_id.is_not(None),
-                ArticleRow.signature.is_not(None),
-                after,
-                ArticleRow.published_at <= self.until,
-            )
-            .order_by(ArticleRow.published_at, ArticleRow.id)
+                else cast(func.extract("epoch", ArticleRow.published_at) * 1_000_000, BigInteger)
+            ).where(ArticleRow.story_id.is_not(None), ArticleRow.signature.is_not(None))
         ).all()
+        if not rows:
+            return {}
+        whens = np.array([row[4] for row in rows], dtype="datetime64[us]" if sqlite else np.int64)
+        return {
+            row[0]: (*row[:4], when)
+            for row, when in zip(rows, whens.astype(np.int64).tolist(), strict=True)
+        }
+
+    def _keep(self, rows: list[tuple]) -> None:
         if not rows:
             return
         ids, stories, signatures, hashes, whens = zip(*rows, strict=True)
-        matrix = np.frombuffer(b"".join(signatures), dtype="<u4").astype(np.uint32)
-        times = np.array(whens, dtype="datetime64[us]" if sqlite else np.int64).astype(np.int64)
         self.stored.add(
             np.array(ids, dtype=np.int64),
             np.array(stories, dtype=np.int64),
-            times,
-            matrix.reshape(len(rows), PERMUTATIONS),
+            np.array(whens, dtype=np.int64),
+            from_bytes_matrix(signatures),
             hashes,
         )
         self.loaded += len(rows)
+
+
+_CANDIDATE = (ArticleRow.id, ArticleRow.story_id, ArticleRow.signature, ArticleRow.content_hash)
 
 
 def _micros(moment: datetime) -> int:
@@ -206,7 +259,7 @@ def _micros(moment: datetime) -> int:
 
 
 def _write(connection: Connection, placed: _Placements, report: StoryReport) -> None:
-    """The batch's placements in three bulk statements."""
+    """The batch's placements in four bulk statements."""
     ids: list[int] = []
     if placed.new:
         ids = list(
@@ -234,6 +287,7 @@ def _write(connection: Connection, placed: _Placements, report: StoryReport) -> 
         .values(story_id=bindparam("b_story"), signature=bindparam("b_signature")),
         placed.articles,
     )
+    connection.execute(insert(KEYS), placed.keys)
     if placed.joined:
         latest, seen = bindparam("b_last", type_=UTCDateTime()), STORIES.c.last_seen_at
         connection.execute(
