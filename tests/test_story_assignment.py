@@ -157,7 +157,7 @@ def test_the_migration_stores_the_keys_of_articles_placed_before_it(engine):
     assign_stories(engine)
     written = story_keys(engine)
     assert len(written) == 16 * len(texts)
-    store.downgrade(engine, "0007")  # the database as it was before the keys
+    store.downgrade(engine, "0008")  # the database as it was before the keys
     store.upgrade(engine)
     assert story_keys(engine) == written
 

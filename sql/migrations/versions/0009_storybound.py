@@ -6,8 +6,8 @@ the keys stored, it reads only articles that share a bucket key. The keys of art
 placed are computed from their stored signatures, a page of articles at a time (bounded memory
 at any table size).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 import sqlalchemy as sa
@@ -15,8 +15,8 @@ from alembic import op
 
 from pipeline.stories import from_bytes_matrix, stored_band_keys
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
