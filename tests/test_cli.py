@@ -150,6 +150,12 @@ def test_topics_explain_text_file_and_article(tmp_path):
         and "PASSES" in text.stdout
         and '"defence secretary" (matched by defenc secretari) in title' in text.stdout
     )
+    # Overlapping terms ("snap election", =election) print the title once, highlighted.
+    overlapping = newswatch(
+        "topics", "explain", "elections", "--text", "Snap election called", "-c", str(config),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert "  title: Snap election called\n" in overlapping.stdout, overlapping.stdout
 
     article = DATA / "india_israel_defence_talks_2025-07-23.txt"
     from_file = newswatch(
