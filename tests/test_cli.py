@@ -94,6 +94,12 @@ def test_db_upgrade_works_with_only_a_database_url(tmp_path):
     )
     assert result.returncode == 0 and "-> " in result.stdout
 
+    unknown = newswatch(
+        "db", "upgrade", "zzz", "--database-url", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path
+    )
+    assert unknown.returncode == 1 and "Traceback" not in unknown.stderr, unknown.stderr
+    assert "error: cannot upgrade to 'zzz': Can't locate revision" in unknown.stderr
+
 
 def test_unknown_feed_name_is_an_error(tmp_path):
     config = copy_example(tmp_path)

@@ -116,3 +116,11 @@ def test_labels_export_as_csv_and_jsonl(tmp_path):
     mine = next(r for r in records if r["article_id"] == first.article_id)
     assert mine["labelled_by_id"] == "U1" and mine["source"] == "slack"
     assert datetime.fromisoformat(mine["labelled_at"]).tzinfo is not None
+
+
+def test_labels_export_to_a_path_it_cannot_write_is_one_line(tmp_path):
+    config = copy_example(tmp_path)
+    target = tmp_path / "no-such-dir" / "labels.csv"
+    result = newswatch("labels", "export", "-o", str(target), "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"error: {target}: cannot write: No such file or directory" in result.stderr

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from ..errors import NewswatchError
 from ..store.labels import LabelLine, label_lines
 from .app import (
     ConfigOption,
@@ -111,7 +112,10 @@ def export_command(
     """Every label (topic, article, label, who, when, title, URL, feed, score), newest first,
     for evaluating and tuning topics."""
     _, engine = load(config, database_url, verbose)
-    stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    except OSError as exc:
+        raise NewswatchError(f"{output}: cannot write: {exc.strerror}") from None
     count = 0
     try:
         writer = csv.DictWriter(stream, EXPORT_COLUMNS) if output_format == "csv" else None
