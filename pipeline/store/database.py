@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from importlib.resources import files
 from typing import Any
 
@@ -22,15 +23,24 @@ from ..errors import DatabaseError
 log = logging.getLogger(__name__)
 
 
+_EXPECTED_URL = "expected sqlite:///PATH or postgresql://USER@HOST/DB"
+# What a URL that does not parse may still hide: everything up to its last @.
+_CREDENTIALS = re.compile(r"^([a-z0-9+.-]*:?/*).*@", re.IGNORECASE | re.DOTALL)
+
+
 def connect(url: str) -> Engine:
     """An engine for `url`, checked by connecting once so a wrong URL fails here, clearly."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise DatabaseError(f"not a database URL: {url!r}") from None
-    if parsed.drivername == "postgresql":  # psycopg 3 is the driver the `postgres` extra installs
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        hidden = _CREDENTIALS.sub(r"\1***@", url)
+        raise DatabaseError(f"not a database URL: {hidden!r} ({_EXPECTED_URL})") from None
+    # psycopg 3 is the driver the `postgres` extra installs; postgres:// is libpq's alias.
+    if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseError(f"{shown}: not a supported database ({_EXPECTED_URL})")
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": 30}
@@ -40,6 +50,8 @@ def connect(url: str) -> Engine:
         raise DatabaseError(
             f"{shown}: driver {exc.name!r} is not installed (pip install 'newswatch[postgres]')"
         ) from None
+    except ArgumentError:  # sqlite://user@host/...: SQLite has no host
+        raise DatabaseError(f"not a database URL: {shown!r} ({_EXPECTED_URL})") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
