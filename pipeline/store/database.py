@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
+import time
 from importlib.resources import files
 from typing import Any
 
@@ -23,6 +25,7 @@ from ..errors import DatabaseError
 log = logging.getLogger(__name__)
 
 
+SQLITE_BUSY_TIMEOUT = 30.0  # seconds a SQLite connection waits for another's write lock
 _EXPECTED_URL = "expected sqlite:///PATH or postgresql://USER@HOST/DB"
 # What a URL that does not parse may still hide: everything up to its last @.
 _CREDENTIALS = re.compile(r"^([a-z0-9+.-]*:?/*).*@", re.IGNORECASE | re.DOTALL)
@@ -43,7 +46,7 @@ def connect(url: str) -> Engine:
         raise DatabaseError(f"{shown}: not a supported database ({_EXPECTED_URL})")
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite":
-        kwargs["connect_args"] = {"timeout": 30}
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}
     try:
         engine = create_engine(parsed, **kwargs)
     except ModuleNotFoundError as exc:
@@ -65,10 +68,25 @@ def connect(url: str) -> Engine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets a reader (the alerts DAG, `newswatch feeds`) work while a poll writes.
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _journal_mode_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _journal_mode_wal(cursor: Any) -> None:
+    """Two processes switching a new file to WAL at the same instant: one is told "database
+    is locked" at once, without the busy timeout's wait (SQLite calls no busy handler there),
+    so it waits here instead, as long as the busy timeout would have."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _first_line(exc: BaseException) -> str:
