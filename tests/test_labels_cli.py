@@ -21,10 +21,12 @@ from tests.test_cli import copy_example, newswatch
 
 def test_serve_answers_and_a_bad_config_stops_it(tmp_path):
     config = example_with_matches(tmp_path)
-    with newswatch_serve(config) as base:
+    said: list[str] = []
+    with newswatch_serve(config, stderr=said) as base:
         page = httpx.get(f"{base}/")
         assert page.status_code == 200 and "Defence meetings between countries" in page.text
         assert httpx.get(f"{base}/topics/defence-secretary-meetings").status_code == 200
+    assert f"serving the pages on {base}/ (Ctrl-C stops)" in "".join(said), "where to look"
     bad = newswatch("serve", "--config", str(tmp_path / "missing.yaml"), cwd=tmp_path)
     assert bad.returncode == 1 and "missing.yaml: no such file" in bad.stderr
 

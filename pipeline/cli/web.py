@@ -73,11 +73,14 @@ def serve_command(
             "will be refused"
         )
     listener = listen_over_socket_mode(site) if socket_mode else None
+    port = port or settings.web.port
+    shown = f"[{bind}]" if ":" in bind else bind  # an IPv6 address in a URL
+    err.print(f"serving the pages on http://{shown}:{port}/ (Ctrl-C stops)", highlight=False)
     try:
         uvicorn.run(
             create_app(site),
             host=bind,
-            port=port or settings.web.port,
+            port=port,
             log_level="info" if verbose else "warning",
             proxy_headers=True,
         )
