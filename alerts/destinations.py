@@ -25,8 +25,6 @@ SLACK_WEBHOOK_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
 _TOKEN_PREFIXES = ("xoxb-", "xoxp-", "xoxe.xoxb-", "xoxe.xoxp-")  # bot, user, rotating
 _EXPECTED_WEBHOOK = "expected https://hooks.slack.com/services/..."
 
-log = logging.getLogger(__name__)
-
 
 @dataclass
 class AlertSetup:
@@ -134,7 +132,6 @@ def _unusable(
     redactor: Redactor,
 ) -> AlertSetup:
     problem += "; alerts wait in the outbox until it is fixed (the value is not shown)"
-    log.error("%s", problem)
     return AlertSetup({}, destinations, names, settings, redactor, problem)
 
 

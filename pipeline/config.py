@@ -423,6 +423,9 @@ def _describe(path: Path, exc: ValidationError) -> str:
             message = f"unknown key (expected one of: {allowed})"
         elif error["type"] == "missing":
             message = "required key is missing"
+        elif error["type"] == "model_type":  # `health: 5`: say what goes there, not the class
+            given = type(error["input"]).__name__
+            message = f"expected a mapping of keys ({', '.join(_allowed_keys(loc))}), got {given}"
         elif error["type"] == "value_error" and not loc:
             lines.append(f"{path}: {error['ctx']['error']!s}")
             continue

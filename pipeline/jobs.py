@@ -189,6 +189,8 @@ def score_and_alert(
     """Score what is new and drain the outbox (backfilled matches follow backfill.alerts)."""
     with opened(config_path, database_url) as (config, engine):
         setup = alert_setup(config, compile_topics(config), slack_client=slack_client)
+        if setup.problem:  # said now, in the task's log; the task fails after scoring
+            log.error("%s", setup.problem)
         scored = score_with(engine, config)
         report = setup.drain(engine)
     if setup.problem:

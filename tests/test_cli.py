@@ -94,6 +94,12 @@ def test_db_upgrade_works_with_only_a_database_url(tmp_path):
     )
     assert result.returncode == 0 and "-> " in result.stdout
 
+    unknown = newswatch(
+        "db", "upgrade", "zzz", "--database-url", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path
+    )
+    assert unknown.returncode == 1 and "Traceback" not in unknown.stderr, unknown.stderr
+    assert "error: cannot upgrade to 'zzz': Can't locate revision" in unknown.stderr
+
 
 def test_unknown_feed_name_is_an_error(tmp_path):
     config = copy_example(tmp_path)
@@ -150,6 +156,12 @@ def test_topics_explain_text_file_and_article(tmp_path):
         and "PASSES" in text.stdout
         and '"defence secretary" (matched by defenc secretari) in title' in text.stdout
     )
+    # Overlapping terms ("snap election", =election) print the title once, highlighted.
+    overlapping = newswatch(
+        "topics", "explain", "elections", "--text", "Snap election called", "-c", str(config),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert "  title: Snap election called\n" in overlapping.stdout, overlapping.stdout
 
     article = DATA / "india_israel_defence_talks_2025-07-23.txt"
     from_file = newswatch(

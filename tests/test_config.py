@@ -55,6 +55,19 @@ def test_an_unknown_top_level_section_is_an_error(tmp_path):
     assert "feed: unknown key" in message and "feeds" in message
 
 
+def test_a_section_given_a_single_value_says_what_goes_there(tmp_path):
+    # Not pydantic's "a valid dictionary or instance of HealthConfig": a class name means
+    # nothing to whoever writes the YAML.
+    message = error_for(tmp_path, "health: 5\n")
+    assert message.endswith(
+        "newswatch.yaml: health: expected a mapping of keys (stale_factor, stuck_factor, "
+        "min_polls, failing_after, sample, min_history, silent_factor, min_silence), got int"
+    ), message
+    message = error_for(tmp_path, "topics: [defence]\n")
+    assert "topics[0]: expected a mapping of keys (id, name, query," in message
+    assert "TopicConfig" not in message and message.endswith("got str")
+
+
 def test_a_bad_url_scheme(tmp_path):
     message = error_for(tmp_path, "feeds: [{name: a, url: 'ftp://a.example/feed'}]\n")
     assert "feeds[0].url:" in message and "http(s) URL" in message

@@ -21,10 +21,12 @@ from tests.test_cli import copy_example, newswatch
 
 def test_serve_answers_and_a_bad_config_stops_it(tmp_path):
     config = example_with_matches(tmp_path)
-    with newswatch_serve(config) as base:
+    said: list[str] = []
+    with newswatch_serve(config, stderr=said) as base:
         page = httpx.get(f"{base}/")
         assert page.status_code == 200 and "Defence meetings between countries" in page.text
         assert httpx.get(f"{base}/topics/defence-secretary-meetings").status_code == 200
+    assert f"serving the pages on {base}/ (Ctrl-C stops)" in "".join(said), "where to look"
     bad = newswatch("serve", "--config", str(tmp_path / "missing.yaml"), cwd=tmp_path)
     assert bad.returncode == 1 and "missing.yaml: no such file" in bad.stderr
 
@@ -116,3 +118,11 @@ def test_labels_export_as_csv_and_jsonl(tmp_path):
     mine = next(r for r in records if r["article_id"] == first.article_id)
     assert mine["labelled_by_id"] == "U1" and mine["source"] == "slack"
     assert datetime.fromisoformat(mine["labelled_at"]).tzinfo is not None
+
+
+def test_labels_export_to_a_path_it_cannot_write_is_one_line(tmp_path):
+    config = copy_example(tmp_path)
+    target = tmp_path / "no-such-dir" / "labels.csv"
+    result = newswatch("labels", "export", "-o", str(target), "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"error: {target}: cannot write: No such file or directory" in result.stderr

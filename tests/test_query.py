@@ -115,6 +115,8 @@ def test_term_lists():
         ("talks NEAR NOT iran", 12, "expected a term"),
         ("&&", 1, "no letters or digits"),
         ("", 1, "expected a term"),
+        ("talks NEAR/x iran", 7, "'NEAR/x': NEAR takes a number of words"),  # not "near x"
+        ("talks NEAR/5words iran", 7, "NEAR takes a number of words, as in NEAR/5"),
     ],
 )
 def test_bad_syntax_names_the_column(query, column, fragment):

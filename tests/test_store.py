@@ -67,6 +67,31 @@ def test_a_nonsense_database_url():
         store.connect("definitely not a url")
 
 
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        # a forgotten colon: the URL does not parse, and the password must not be echoed
+        ("postgresql//nw:hunter2@db/nw", "not a database URL: 'postgresql//***@db/nw'"),
+        ("postgresql://nw:hunter2@db:5432x/nw", "not a database URL: 'postgresql://***@db"),
+        ("sqlite://nw:hunter2@/x.db", "not a database URL: 'sqlite://nw:***@/x.db'"),
+        ("mysql://nw:hunter2@db/nw", "mysql://nw:***@db/nw: not a supported database"),
+    ],
+)  # fmt: skip
+def test_a_wrong_database_url_is_one_clear_line_without_the_password(url, says):
+    # These were a traceback (a bad port, SQLite with a host, an unknown dialect), an echo of
+    # the password, or a hint to install the postgres extra for MySQL.
+    with pytest.raises(DatabaseError) as info:
+        store.connect(url)
+    assert says in str(info.value) and "hunter2" not in str(info.value)
+    assert "expected sqlite:///PATH or postgresql://USER@HOST/DB" in str(info.value)
+
+
+def test_postgres_is_accepted_as_postgresql(unused_port):
+    # libpq's alias (Heroku, many hosting panels); SQLAlchemy alone no longer knows it.
+    with pytest.raises(DatabaseError, match=r"cannot connect to postgresql\+psycopg://nw:\*\*\*@"):
+        store.connect(f"postgres://nw:hunter2@127.0.0.1:{unused_port}/nw")
+
+
 def test_the_report_queries_run_on_this_database(engine):
     from pathlib import Path
 

@@ -76,6 +76,18 @@ def test_motivating_article_from_the_example_feed_with_its_explanation(matcher):
     assert highlighted[:2] == ["defence cooperation", "Defence Secretary"]
 
 
+def test_overlapping_mentions_are_highlighted_once(matcher):
+    # "Snap election" and "election" are both terms of the elections topic, each found by two
+    # clauses: the snippet's highlights must be disjoint, or a reader marking them in order
+    # prints "Snap electionSnap electionelection..." (as `topics explain --text` did).
+    title = "Snap election called as coalition collapses"
+    snippet = matcher.explain("elections", Document(title)).explanation.snippet
+    assert snippet is not None and snippet.text == title
+    assert [snippet.text[s:e] for s, e in snippet.highlights] == ["Snap election", "coalition"]
+    ends = [e for _, e in snippet.highlights]
+    assert all(s > end for (s, _), end in zip(snippet.highlights[1:], ends, strict=False))
+
+
 @pytest.mark.parametrize(
     ("title", "summary"),
     [

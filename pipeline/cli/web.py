@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from ..errors import NewswatchError
 from ..store.labels import LabelLine, label_lines
 from .app import (
     ConfigOption,
@@ -72,11 +73,14 @@ def serve_command(
             "will be refused"
         )
     listener = listen_over_socket_mode(site) if socket_mode else None
+    port = port or settings.web.port
+    shown = f"[{bind}]" if ":" in bind else bind  # an IPv6 address in a URL
+    err.print(f"serving the pages on http://{shown}:{port}/ (Ctrl-C stops)", highlight=False)
     try:
         uvicorn.run(
             create_app(site),
             host=bind,
-            port=port or settings.web.port,
+            port=port,
             log_level="info" if verbose else "warning",
             proxy_headers=True,
         )
@@ -111,7 +115,10 @@ def export_command(
     """Every label (topic, article, label, who, when, title, URL, feed, score), newest first,
     for evaluating and tuning topics."""
     _, engine = load(config, database_url, verbose)
-    stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    except OSError as exc:
+        raise NewswatchError(f"{output}: cannot write: {exc.strerror}") from None
     count = 0
     try:
         writer = csv.DictWriter(stream, EXPORT_COLUMNS) if output_format == "csv" else None

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
+import sqlite3
+import time
 from importlib.resources import files
 from typing import Any
 
@@ -10,6 +13,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -21,24 +25,36 @@ from ..errors import DatabaseError
 log = logging.getLogger(__name__)
 
 
+SQLITE_BUSY_TIMEOUT = 30.0  # seconds a SQLite connection waits for another's write lock
+_EXPECTED_URL = "expected sqlite:///PATH or postgresql://USER@HOST/DB"
+# What a URL that does not parse may still hide: everything up to its last @.
+_CREDENTIALS = re.compile(r"^([a-z0-9+.-]*:?/*).*@", re.IGNORECASE | re.DOTALL)
+
+
 def connect(url: str) -> Engine:
     """An engine for `url`, checked by connecting once so a wrong URL fails here, clearly."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise DatabaseError(f"not a database URL: {url!r}") from None
-    if parsed.drivername == "postgresql":  # psycopg 3 is the driver the `postgres` extra installs
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        hidden = _CREDENTIALS.sub(r"\1***@", url)
+        raise DatabaseError(f"not a database URL: {hidden!r} ({_EXPECTED_URL})") from None
+    # psycopg 3 is the driver the `postgres` extra installs; postgres:// is libpq's alias.
+    if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseError(f"{shown}: not a supported database ({_EXPECTED_URL})")
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite":
-        kwargs["connect_args"] = {"timeout": 30}
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}
     try:
         engine = create_engine(parsed, **kwargs)
     except ModuleNotFoundError as exc:
         raise DatabaseError(
             f"{shown}: driver {exc.name!r} is not installed (pip install 'newswatch[postgres]')"
         ) from None
+    except ArgumentError:  # sqlite://user@host/...: SQLite has no host
+        raise DatabaseError(f"not a database URL: {shown!r} ({_EXPECTED_URL})") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
@@ -52,10 +68,25 @@ def connect(url: str) -> Engine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets a reader (the alerts DAG, `newswatch feeds`) work while a poll writes.
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _journal_mode_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _journal_mode_wal(cursor: Any) -> None:
+    """Two processes switching a new file to WAL at the same instant: one is told "database
+    is locked" at once, without the busy timeout's wait (SQLite calls no busy handler there),
+    so it waits here instead, as long as the busy timeout would have."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -83,7 +114,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     config = _alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        try:
+            command.upgrade(config, revision)
+        except CommandError as exc:  # an unknown or older revision: the user's to fix
+            raise DatabaseError(f"cannot upgrade to {revision!r}: {exc}") from None
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -100,7 +100,7 @@ def snippet(fields: Sequence[str], clauses: Sequence[ClauseExplanation]) -> Snip
 
     name = max({h.field for h in hits}, key=rank)
     text = fields[("title", "summary", "content").index(name)]
-    spans = sorted(span for h in hits if h.field == name for span in h.offsets)
+    spans = _merged(sorted(span for h in hits if h.field == name for span in h.offsets))
     start = max(0, spans[0][0] - 60)
     if start:
         space = text.find(" ", start)
@@ -114,3 +114,15 @@ def snippet(fields: Sequence[str], clauses: Sequence[ClauseExplanation]) -> Snip
     shift = len(prefix) - start
     highlights = tuple((s + shift, e + shift) for s, e in spans if s >= start and e <= end)
     return Snippet(name, prefix + text[start:end] + suffix, highlights)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans made disjoint: terms overlap ("snap election" and =election, one word
+    found by two clauses), and every reader of `highlights` marks each span once, in order."""
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged

@@ -142,6 +142,9 @@ def _tokenize(query: str) -> list[_Token]:
         quoted = text.removeprefix("=")
         if kind == "phrase" and (len(quoted) < 2 or not quoted.endswith('"')):
             raise QueryError('unterminated phrase: a closing " is missing', column)
+        if kind == "word" and text.startswith("NEAR/"):
+            # Else `NEAR/x` or `NEAR/5words` would quietly be the phrase "near x".
+            raise QueryError(f"{text!r}: NEAR takes a number of words, as in NEAR/5", column)
         if kind == "op":
             kind = text
         distance = (
