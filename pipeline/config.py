@@ -224,24 +224,40 @@ class SlackConfig(_Strict):
     @field_validator("signing_secret")
     @classmethod
     def _plausible_secret(cls, secret: SecretStr | None) -> SecretStr | None:
-        # Slack's signing secrets are 32 hex characters; a short or spaced one is a paste error.
-        value = secret.get_secret_value() if secret is not None else None
-        if value is not None and (len(value) < 16 or value.strip() != value or " " in value):
-            raise ValueError(
-                "expected the app's signing secret (Slack app settings, Basic Information: "
-                "32 characters, no spaces)"
-            )
+        problem = signing_secret_problem(secret.get_secret_value()) if secret else None
+        if problem:
+            raise ValueError(problem)
         return secret
 
     @field_validator("app_token")
     @classmethod
     def _app_level_token(cls, token: SecretStr | None) -> SecretStr | None:
-        if token is not None and not token.get_secret_value().startswith("xapp-"):
-            raise ValueError(
-                "expected an app-level token starting xapp- (Slack app settings, Basic "
-                "Information, App-Level Tokens, scope connections:write)"
-            )
+        problem = app_token_problem(token.get_secret_value()) if token else None
+        if problem:
+            raise ValueError(problem)
         return token
+
+
+def signing_secret_problem(secret: str) -> str | None:
+    """What is wrong with the form of a signing secret (never quoting it), or None. Slack's are
+    32 hex characters; a short or spaced one is a paste error. For the config key and for
+    SLACK_SIGNING_SECRET alike."""
+    if len(secret) < 16 or secret.strip() != secret or " " in secret:
+        return (
+            "expected the app's signing secret (Slack app settings, Basic Information: "
+            "32 characters, no spaces)"
+        )
+    return None
+
+
+def app_token_problem(token: str) -> str | None:
+    """What is wrong with the form of an app-level token (never quoting it), or None."""
+    if not token.startswith("xapp-"):
+        return (
+            "expected an app-level token starting xapp- (Slack app settings, Basic "
+            "Information, App-Level Tokens, scope connections:write)"
+        )
+    return None
 
 
 class WebConfig(_Strict):

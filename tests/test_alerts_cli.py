@@ -210,6 +210,9 @@ def test_alerts_list_retry_and_dry_run(tmp_path, fake_slack, database_url, cli):
         str(config),
     )
     assert "2 failed alert(s) back to pending" in retried.stdout
+    again = cli("alerts", "retry", "1", "999", "-c", str(config))  # pending now, and no such id
+    assert "0 failed alert(s) back to pending" in again.stdout and again.returncode == 0
+    assert "note: 2 of the ids given are not failed alerts" in again.stderr
     sent = cli(
         "alerts",
         "send",

@@ -85,7 +85,7 @@ def test_health_settings_have_documented_defaults(tmp_path):
         ("{failing_after: 0}", "health.failing_after: Input should be greater than or equal to 1"),
         ("{min_silence: soon}", "health.min_silence: expected a duration such as 900"),
         ("{sample: 2}", "health.sample: Input should be greater than or equal to 3"),
-        ("[]", "health: Input should be a valid dictionary"),
+        ("[]", "health: expected a mapping of keys (stale_factor, stuck_factor, min_polls,"),
     ],
 )
 def test_health_settings_are_checked_with_the_key_path(tmp_path, section, says):

@@ -126,3 +126,17 @@ def test_labels_export_to_a_path_it_cannot_write_is_one_line(tmp_path):
     result = newswatch("labels", "export", "-o", str(target), "-c", str(config), cwd=tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert f"error: {target}: cannot write: No such file or directory" in result.stderr
+
+
+def test_slack_secrets_from_the_environment_are_checked_as_the_configs_are(tmp_path):
+    # slack.signing_secret and slack.app_token were checked at load, but the same values from
+    # SLACK_SIGNING_SECRET / SLACK_APP_TOKEN were taken as they came: clicks then all failed
+    # their signature, or Socket Mode retried a token Slack can never accept.
+    config = copy_example(tmp_path)
+    for name, value, says in (
+        ("SLACK_SIGNING_SECRET", "pasted secret", "expected the app's signing secret"),
+        ("SLACK_APP_TOKEN", "xoxb-1-not-an-app-token", "expected an app-level token"),
+    ):
+        result = newswatch("serve", "-c", str(config), cwd=tmp_path, env={name: value})
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert f"error: {name}: {says}" in result.stderr and value not in result.stderr

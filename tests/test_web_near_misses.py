@@ -80,7 +80,10 @@ def test_the_window_and_the_limit_bound_the_list(app):
     one = app.get("/topics/defence/near-misses", params={"days": ALL_TIME, "limit": 1})
     assert len(rows(one.text)) == 1 and "1 of 2 shown" in one.text
     assert app.get("/topics/nope/near-misses").status_code == 404
-    assert app.get("/topics/defence/near-misses", params={"days": 0}).status_code == 422
+    zero = app.get("/topics/defence/near-misses", params={"days": 0})
+    assert zero.status_code == 422 and "text/html" in zero.headers["content-type"]
+    typed = app.get("/topics/defence/near-misses", params={"days": "abc"}).text
+    assert "days: Input should be a valid integer" in typed and "Something is wrong" in typed
 
 
 def test_a_near_miss_can_be_labelled_relevant_from_its_page(engine, app):

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -65,6 +66,15 @@ def create_app(
         response = render(request, "error.html", error.status_code, message=error.detail)
         response.headers.update(error.headers or {})
         return response
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameter(request: Request, error: RequestValidationError) -> Response:
+        # `?days=abc` typed into the address bar: a page that says which, not pydantic's JSON.
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'request'}: {e['msg']}"
+            for e in error.errors()
+        )
+        return render(request, "error.html", 422, message=problems)
 
     @app.exception_handler(NewswatchError)
     async def newswatch_error(request: Request, error: NewswatchError) -> Response:

@@ -17,7 +17,13 @@ from alerts.destinations import _secret
 from alerts.interactions import MessageUpdater, RequestCheck
 from alerts.socket_mode import ClickListener
 from pipeline import store
-from pipeline.config import Config, compile_topics, load_config
+from pipeline.config import (
+    Config,
+    app_token_problem,
+    compile_topics,
+    load_config,
+    signing_secret_problem,
+)
 from pipeline.config import database_url as resolve_database_url
 from pipeline.errors import ConfigError, NewswatchError
 from pipeline.topics import Topic
@@ -51,6 +57,14 @@ def open_site(config_path: str | Path | None = None, database_url: str | None = 
     web_token = _secret(config.web.token) or os.environ.get("NEWSWATCH_WEB_TOKEN") or None
     if web_token is not None and len(web_token) < 12:
         raise ConfigError("NEWSWATCH_WEB_TOKEN: expected at least 12 characters")
+    app_token = _secret(slack.app_token) or os.environ.get("SLACK_APP_TOKEN") or None
+    # The config's own values were checked at load; the environment's are checked here.
+    for name, value, problem in (
+        ("SLACK_SIGNING_SECRET", signing_secret, signing_secret_problem),
+        ("SLACK_APP_TOKEN", app_token, app_token_problem),
+    ):
+        if value and problem(value):
+            raise ConfigError(f"{name}: {problem(value)} (the value is not shown)")
     return Site(
         config=config,
         engine=engine,
@@ -59,7 +73,7 @@ def open_site(config_path: str | Path | None = None, database_url: str | None = 
         updater=MessageUpdater(token, base_url=slack.api_url, timeout=slack.timeout),
         token=web_token,
         user_header=config.web.user_header,
-        app_token=_secret(slack.app_token) or os.environ.get("SLACK_APP_TOKEN") or None,
+        app_token=app_token,
     )
 
 

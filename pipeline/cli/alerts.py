@@ -140,6 +140,11 @@ def retry_command(
     _, engine = load(config, database_url, verbose)
     count = outbox.retry_failed(engine, ids or None, datetime.now(UTC))
     out.print(f"{count} failed alert(s) back to pending; `newswatch alerts send` sends them now")
+    if ids and count < len(set(ids)):  # a mistyped id, or one already sent or pending
+        err.print(
+            f"note: {len(set(ids)) - count} of the ids given are not failed alerts "
+            "(`newswatch alerts` lists the failed ones)"
+        )
 
 
 @alerts_app.command("send")

@@ -73,9 +73,10 @@ def serve_command(
             "will be refused"
         )
     listener = listen_over_socket_mode(site) if socket_mode else None
-    port = port or settings.web.port
+    port = settings.web.port if port is None else port
     shown = f"[{bind}]" if ":" in bind else bind  # an IPv6 address in a URL
-    err.print(f"serving the pages on http://{shown}:{port}/ (Ctrl-C stops)", highlight=False)
+    where = f"http://{shown}:{port}/" if port else f"a free port of {bind} (-v says which)"
+    err.print(f"serving the pages on {where} (Ctrl-C stops)", highlight=False)
     try:
         uvicorn.run(
             create_app(site),
