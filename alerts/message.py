@@ -27,6 +27,7 @@ CONTEXT_LIMIT = 2000  # one text element in a context block
 BLOCK_LIMIT = 50  # blocks in one message
 FALLBACK_LIMIT = 3000  # the top-level text; Slack truncates past 40,000 but notifications are short
 DIGEST_ITEMS = 40  # articles listed in one digest before "and N more"
+DIGEST_STORIES = 10  # stories shown in full (with their why) in a scheduled digest
 ACTIONS_BLOCK = "newswatch_actions"  # the buttons; the interactivity handler looks for these ids
 FEEDBACK_BLOCK = "newswatch_feedback"  # where a click's outcome is shown ("Marked ... by @ana")
 BUTTON_VALUE_LIMIT = 2000
@@ -213,4 +214,41 @@ def render_digest(
     blocks.append(actions([a.id for a in alerts], open_url))
     titles = "; ".join(feed_text(a.title) for a in ordered[:5])
     fallback = f"[{escape(topic_name)}] {len(alerts)} {what}: {titles}"
+    return SlackMessage(_fit(fallback, FALLBACK_LIMIT), blocks, tuple(a.id for a in alerts))
+
+
+def render_scheduled_digest(
+    topic_name: str, alerts: list[Alert], *, rhythm: str, web_url: str | None = None
+) -> SlackMessage:
+    """A topic's scheduled digest: its stories best first (score, then newest), each with its
+    why and a link to every article that ran it, then how many more there were. It carries
+    every alert's id, shown or counted, so each one is accounted for by this message."""
+    ordered = sorted(alerts, key=lambda a: (-a.score, -a.published_at.timestamp(), a.id))
+    shown = ordered[:DIGEST_STORIES]
+    header = f"{topic_name}: {len(alerts)} {'story' if len(alerts) == 1 else 'stories'} ({rhythm})"
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": truncate(header, HEADER_LIMIT), "emoji": False},
+        }
+    ]
+    for rank, alert in enumerate(shown, 1):
+        lines = [
+            f"{rank}. *{link(alert.url, truncate(alert.title or '(untitled)', 300))}*",
+            f"{source(alert)} · {slack_date(alert.published_at, alert.published_at_missing)} · "
+            f"score {alert.score:.2f}",
+        ]
+        reason = why(alert.explanation)
+        if reason:
+            lines.append(reason)
+        blocks.append(_section("\n".join(lines)))
+        if alert.also_reported_by:
+            blocks.append(_context(also_reported_by(alert.also_reported_by)))
+    rest = len(ordered) - len(shown)
+    if rest:
+        blocks.append(_context(f"…and {rest} more {'story' if rest == 1 else 'stories'}"))
+    open_url = f"{web_url}/topics/{quote(alerts[0].topic_id)}" if web_url and alerts else None
+    blocks.append(actions([a.id for a in alerts], open_url))
+    titles = "; ".join(feed_text(a.title) for a in shown[:5])
+    fallback = f"[{escape(topic_name)}] {len(alerts)} stories ({escape(rhythm)}): {titles}"
     return SlackMessage(_fit(fallback, FALLBACK_LIMIT), blocks, tuple(a.id for a in alerts))

@@ -191,6 +191,34 @@ class AlertRow(Base):
     # was already sent, `needs_follow_up` asks the next drain for a thread reply.
     also_reported_by: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     needs_follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How it goes out (pipeline/rhythm.py): "immediate"; "digest", in its topic's digest due at
+    # next_attempt_at; "held" by quiet hours until next_attempt_at, then as an immediate alert.
+    delivery: Mapped[str] = mapped_column(Text, default="immediate", server_default="immediate")
+
+
+class NoticeRow(Base):
+    """A message to the operations channel (health summary, stale-feed note), owed once per
+    `key` and delivered like an alert: pending -> sending -> sent | failed."""
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("key"), Index(None, "status", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(Text)  # "ops-summary:2026-11-27", "stale-feed:<episode>"
+    kind: Mapped[str] = mapped_column(Text)
+    destination: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    blocks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(Text, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    slack_channel: Mapped[str | None] = mapped_column(Text)
+    slack_ts: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class FetchLogRow(Base):
