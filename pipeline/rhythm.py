@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -44,7 +44,7 @@ class Rhythm(BaseModel):
     # immediate only: "22:00-07:00" holds alerts matched in that window until it ends, except
     # urgent ones: all of the topic's (`true`) or those scoring at least this (`0.8`).
     quiet_hours: str | None = None
-    urgent: bool | Annotated[float, Field(ge=0.0, le=1.0)] = False
+    urgent: bool | float = False
 
     @field_validator("timezone")
     @classmethod
@@ -56,6 +56,25 @@ class Rhythm(BaseModel):
                 f"unknown time zone {name!r} (expected an IANA name such as Europe/London or UTC)"
             ) from None
         return name
+
+    @field_validator("urgent", mode="before")
+    @classmethod
+    def _flag_or_level(cls, value: object) -> bool | float:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int | float) and 0.0 <= value <= 1.0:
+            return float(value)
+        raise ValueError(f"expected true, false or a score level from 0 to 1, got {value!r}")
+
+    @field_validator("at")
+    @classmethod
+    def _clock(cls, value: str | None) -> str | None:
+        if value is not None and not (_MINUTE.match(value) or _CLOCK.match(value)):
+            raise ValueError(
+                f"expected a local time as HH:MM on a 24-hour clock (such as 08:00), or :MM "
+                f"past each hour with every: 1h, got {value!r}"
+            )
+        return value
 
     @field_validator("quiet_hours")
     @classmethod
@@ -83,15 +102,10 @@ class Rhythm(BaseModel):
             )
         if self.day is not None and self.period != "1w":
             raise ValueError("day applies to every: 1w")
-        if self.at is not None:
-            if self.period == "1h":
-                if not _MINUTE.match(self.at):
-                    raise ValueError(
-                        f"at: with every: 1h, expected the minute past each hour as :MM, "
-                        f"such as ':00', got {self.at!r}"
-                    )
-            else:
-                clock_time(self.at, "at")
+        hourly = self.period == "1h"
+        if self.at is not None and hourly != bool(_MINUTE.match(self.at)):
+            expected = "the minute past each hour, :MM" if hourly else "a local time, HH:MM"
+            raise ValueError(f"at: with every: {self.period}, expected {expected}, got {self.at!r}")
         return self
 
     @property

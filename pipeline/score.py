@@ -48,16 +48,18 @@ def score_new_articles(
     story_window: timedelta = DEFAULT_WINDOW,
     batch_size: int = BATCH_SIZE,
     on_batch: Callable[[int], None] | None = None,
+    now: datetime | None = None,
 ) -> ScoreResult:
     """Place new articles in stories, then score every article not scored yet; returns how
-    many, and the matches stored. Stories come first: alerts are owed per story."""
+    many, and the matches stored (as matched at `now`, default the clock's). Stories come
+    first: alerts are owed per story."""
     assign_stories(engine, story_window)
     matcher = Matcher(topics)
     result = ScoreResult()
     while batch := match_store.unscored_articles(engine, batch_size):
         matches = [m for article in batch for m in passed_matches(matcher, article)]
         result.new_matches += match_store.record_scores(
-            engine, [a.id for a in batch], matches, datetime.now(UTC)
+            engine, [a.id for a in batch], matches, now or datetime.now(UTC)
         )
         result.articles += len(batch)
         result.matches.extend(matches)
