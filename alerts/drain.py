@@ -302,20 +302,28 @@ def drain(
         log.warning(
             "%d alert(s) were left 'sending' by a drain that stopped; checking them", recovered
         )
-    state = _Drain(
-        engine,
-        sinks,
-        settings,
-        report,
-        _Pacer(settings.min_interval, now),
-        outbox.worker_name(),
-        now,
-        sleep,
-    )
+    state = sender(engine, sinks, settings, report, now=now, sleep=sleep)
     state.send_all(plan(outbox.due_alerts(engine, now(), topic_names), settings))
     for alert in outbox.due_follow_ups(engine, topic_names):
         state.follow_up(alert)
     return report
+
+
+def sender(
+    engine: Engine,
+    sinks: Mapping[str, Sink],
+    settings: DrainSettings,
+    report: DrainReport,
+    *,
+    now: Callable[[], datetime],
+    sleep: Callable[[float], None],
+    table: Table = outbox.ALERTS,
+    kind: str = "alert",
+) -> _Drain:
+    """What sends a drain's messages, for the rows of `table` (alerts, or notices)."""
+    pacer = _Pacer(settings.min_interval, now)
+    worker = outbox.worker_name()
+    return _Drain(engine, sinks, settings, report, pacer, worker, now, sleep, table, kind)
 
 
 def plan(
