@@ -68,10 +68,10 @@ def score_new_articles(
     return result
 
 
-def score_with(engine: Engine, config: Config) -> ScoreResult:
+def score_with(engine: Engine, config: Config, now: datetime | None = None) -> ScoreResult:
     """`score_new_articles` with the config's topics and story window."""
     window = timedelta(seconds=config.stories.window)
-    return score_new_articles(engine, compile_topics(config), story_window=window)
+    return score_new_articles(engine, compile_topics(config), story_window=window, now=now)
 
 
 def backtest(
