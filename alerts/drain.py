@@ -372,6 +372,6 @@ def preview(
     """What a drain would send now, changing nothing (for --dry-run)."""
     moment = datetime.now(UTC)
     waiting = outbox.waiting_matches(
-        engine, destinations, topic_names, moment, settings.backfill_alerts
+        engine, destinations, topic_names, moment, settings.backfill_alerts, settings.rhythms
     )
     return plan(outbox.due_alerts(engine, moment, topic_names) + waiting, settings)

@@ -288,12 +288,21 @@ def waiting_matches(
     topic_names: Mapping[str, str],
     now: datetime,
     backfill_alerts: str = "digest",
+    rhythms: Mapping[str, Rhythm] | None = None,
 ) -> list[Alert]:
     """Matches not yet enqueued, as the alerts `enqueue` will make of them (id 0), for dry runs:
     one per story and destination (later copies listed as also reported by), none for a story
-    that already has its alert, and the backfill policy applied."""
+    that already has its alert, the backfill policy applied, and none that its topic's rhythm
+    would not send now (a digest not yet due, quiet hours)."""
+    rhythms = rhythms or {}
     query = (
-        select(TopicMatchRow.topic_id, ArticleRow.story_id, ArticleRow.origin, *_SHOWN)
+        select(
+            TopicMatchRow.topic_id,
+            ArticleRow.story_id,
+            ArticleRow.origin,
+            TopicMatchRow.matched_at,
+            *_SHOWN,
+        )
         .join(ArticleRow, ArticleRow.id == TopicMatchRow.article_id)
         .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
         .where(TopicMatchRow.enqueued_at.is_(None), ArticleRow.story_id.is_not(None))
@@ -316,6 +325,12 @@ def waiting_matches(
         key = (row.topic_id, row.story_id, destination)
         if key in owed:
             continue
+        delivery = "immediate"
+        if not backfilled:
+            rhythm = rhythms.get(row.topic_id, IMMEDIATE)
+            delivery, due = delivery_of(rhythm, row.matched_at, row.score, now)
+            if due > now:
+                continue
         first = alerts.get(key)
         if first is not None:
             copy = {"feed": row.name, "title": row.title, "url": row.url}
@@ -329,6 +344,7 @@ def waiting_matches(
             attempts=0,
             origin="backfill" if backfilled and backfill_alerts == "digest" else "live",
             created_at=now,
+            delivery=delivery,
             **_shown(row),
         )
     return list(alerts.values())

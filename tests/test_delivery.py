@@ -5,7 +5,7 @@ slack_sdk against the fake Slack; SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -232,3 +232,36 @@ def test_today_behaviour_is_the_default_immediate_with_bursts_digested(
     desk.publish(DEFENCE_STORIES[:2], utc("2026-11-27 03:00"))
     assert desk.drain(utc("2026-11-27 03:00")).sent == 2
     assert len(fake_slack.posts_to("C0DEFENCE1")) == 2
+
+
+def test_the_command_holds_alerts_and_lists_them_held_with_until_when(
+    tmp_path, fake_slack, database_url, cli
+):
+    from tests.test_alerts_cli import write_config
+
+    config = write_config(tmp_path, fake_slack, database_url)
+    # Quiet hours around the real clock (the command has no other), and a digest three hours on.
+    now = datetime.now(UTC)
+    quiet = f"{now - timedelta(hours=1):%H:%M}-{now + timedelta(hours=1):%H:%M}"
+    digest_at = f"{now + timedelta(hours=3):%H:%M}"
+    text = config.read_text()
+    text = text.replace(
+        "slack: {channel: '#defence-watch'}}",
+        f"slack: {{channel: '#defence-watch'}}, delivery: {{quiet_hours: '{quiet}'}}}}",
+    ).replace(
+        "slack: {channel: '#elections'}}",
+        f"slack: {{channel: '#elections'}}, delivery: {{mode: digest, at: '{digest_at}'}}}}",
+    )
+    config.write_text(text)
+
+    dry = cli("run", "--dry-run", "-c", str(config))
+    assert "dry run: 0 message(s) would be sent" in dry.stdout, dry.stdout
+    run = cli("run", "-c", str(config))
+    assert run.returncode == 0, run.stderr
+    assert "alerts: 0 sent" in run.stdout and fake_slack.posts == []
+    listing = cli("alerts", "-c", str(config))
+    assert "2 pending" in listing.stdout
+    until = f"until {now + timedelta(hours=1):%Y-%m-%d %H:%M} UTC"
+    assert "held: quiet hours" in listing.stdout and until in listing.stdout, listing.stdout
+    digest_until = f"until {now + timedelta(hours=3):%Y-%m-%d %H:%M} UTC (daily"
+    assert "held: digest" in listing.stdout and digest_until in listing.stdout
