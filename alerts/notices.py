@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import Engine, Table, select
 
 from pipeline.store.database import insert_for
 from pipeline.store.schema import NoticeRow
@@ -89,14 +89,6 @@ def due_notices(engine: Engine, now: datetime) -> list[Notice]:
             )
             for row in connection.execute(query)
         ]
-
-
-def count_notices(engine: Engine) -> dict[str, int]:
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(NOTICES.c.status, func.count()).group_by(NOTICES.c.status)
-        ).all()
-    return {status: count for status, count in rows}
 
 
 def send_due_notices(

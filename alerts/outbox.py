@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, func, select, update
+from sqlalchemy import Connection, Engine, Table, and_, case, func, select, update
 
 from pipeline.rhythm import IMMEDIATE, Rhythm
 from pipeline.store.database import insert_for
@@ -402,10 +402,11 @@ def list_alerts(engine: Engine, statuses: Sequence[str], limit: int) -> list[Ale
         ]
 
 
-def count_by_status(engine: Engine) -> dict[str, int]:
+def count_by_status(engine: Engine, table: Table = ALERTS) -> dict[str, int]:
+    """How many alerts (or notices) stand in each status."""
     with engine.connect() as connection:
         rows = connection.execute(
-            select(ALERTS.c.status, func.count()).group_by(ALERTS.c.status)
+            select(table.c.status, func.count()).group_by(table.c.status)
         ).all()
     return {status: count for status, count in rows}
 

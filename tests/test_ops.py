@@ -12,7 +12,7 @@ import pytest
 
 from alerts import outbox
 from alerts.destinations import alert_setup
-from alerts.notices import count_notices
+from alerts.notices import NOTICES
 from alerts.ops import deliver_ops
 from pipeline import jobs, store
 from pipeline.config import compile_topics, load_config
@@ -109,7 +109,7 @@ def test_without_an_ops_channel_no_notice_is_owed(desk, fake_slack):
     config = desk(channel="#archived", ops=None)
     assert jobs.deliver(config, None, now=MORNING)["notices_sent"] == 0
     with jobs.opened(config, None) as (_, engine):
-        assert count_notices(engine) == {}
+        assert outbox.count_by_status(engine, NOTICES) == {}
     assert fake_slack.posts_to(OPS) == []
 
 
@@ -156,7 +156,9 @@ def test_a_notice_posted_but_not_marked_is_found_not_posted_again(desk, fake_sla
             run(MORNING)
         monkeypatch.undo()
         assert len(fake_slack.posts_to(OPS)) == 1
-        assert count_notices(engine) == {"sending": 1}
+        assert outbox.count_by_status(engine, NOTICES) == {"sending": 1}
         report = run(MORNING + timedelta(minutes=20))  # the claim's lease has run out
         assert report.reconciled == 1 and report.sent == 0
-        assert len(fake_slack.posts_to(OPS)) == 1 and count_notices(engine) == {"sent": 1}
+        assert len(fake_slack.posts_to(OPS)) == 1 and outbox.count_by_status(engine, NOTICES) == {
+            "sent": 1
+        }

@@ -161,7 +161,23 @@ class TopicMatchRow(Base):
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class AlertRow(Base):
+class OutboxState:
+    """Where an owed message stands: the columns alerts/transitions.py moves, shared by the
+    alerts and the notices."""
+
+    status: Mapped[str] = mapped_column(Text, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    slack_channel: Mapped[str | None] = mapped_column(Text)
+    slack_ts: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertRow(OutboxState, Base):
     """The outbox: one row per topic, story and destination, whatever reruns, retries or
     backfills happen. Delivery moves it pending -> sending -> sent, or to failed."""
 
@@ -177,16 +193,6 @@ class AlertRow(Base):
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
     destination: Mapped[str] = mapped_column(Text)
     origin: Mapped[str] = mapped_column(Text, default="live")
-    status: Mapped[str] = mapped_column(Text, default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    claimed_by: Mapped[str | None] = mapped_column(Text)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    slack_channel: Mapped[str | None] = mapped_column(Text)
-    slack_ts: Mapped[str | None] = mapped_column(Text)
-    last_error: Mapped[str | None] = mapped_column(Text)
     # Later copies of the story from other outlets: [{"feed", "title", "url"}]. When the alert
     # was already sent, `needs_follow_up` asks the next drain for a thread reply.
     also_reported_by: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -196,7 +202,7 @@ class AlertRow(Base):
     delivery: Mapped[str] = mapped_column(Text, default="immediate", server_default="immediate")
 
 
-class NoticeRow(Base):
+class NoticeRow(OutboxState, Base):
     """A message to the operations channel (health summary, stale-feed note), owed once per
     `key` and delivered like an alert: pending -> sending -> sent | failed."""
 
@@ -209,16 +215,6 @@ class NoticeRow(Base):
     destination: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     blocks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(Text, default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    claimed_by: Mapped[str | None] = mapped_column(Text)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    slack_channel: Mapped[str | None] = mapped_column(Text)
-    slack_ts: Mapped[str | None] = mapped_column(Text)
-    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class FetchLogRow(Base):

@@ -3,14 +3,13 @@ through the library job, with the Slack credentials from the `slack_api_default`
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 from pipeline import store
 from pipeline.config import load_config
 from pipeline.poll import poll
 from pipeline.score import score_with
-from tests.dags.conftest import returned, states
+from tests.dags.conftest import returned, states, use_fake_slack
 from tests.test_alerts import DEFENCE_ITEM, ELECTION_ITEM, feed_file
 
 CONFIG = """
@@ -35,17 +34,7 @@ def test_the_delivery_dag_sends_the_due_digest_and_the_ops_summary_once(
     database = f"sqlite:///{tmp_path / 'newswatch.db'}"
     monkeypatch.setenv("AIRFLOW_VAR_NEWSWATCH_CONFIG", str(tmp_path / "newswatch.yaml"))
     monkeypatch.setenv("NEWSWATCH_DATABASE_URL", database)
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_SLACK_API_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "slack",
-                "password": fake_slack.token,
-                "extra": {"base_url": fake_slack.api_url},
-            }
-        ),
-    )
-    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    use_fake_slack(monkeypatch, fake_slack)
     config = load_config(tmp_path / "newswatch.yaml").config
     engine = store.open_database(database)
     poll(engine, config, force=True)
