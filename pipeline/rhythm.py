@@ -6,6 +6,7 @@ daylight-saving change, and a restarted process finds the same slots as the one 
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -137,6 +138,8 @@ class Rhythm(BaseModel):
     def _at(self) -> str:
         return self.at or (":00" if self.period == "1h" else "08:00")
 
+    # Cached: a drain asks the same question for every match of a batch (same topic, moment).
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 (rhythms are few and live as long as config)
     def next_slot(self, after: datetime) -> datetime:
         """The first digest time strictly after `after` (UTC). Days are counted in local
         dates, so a slot in an hour that occurs twice (autumn) is taken once, at its first
@@ -156,6 +159,7 @@ class Rhythm(BaseModel):
                 return slot
         raise AssertionError("a weekly slot always falls within 16 days")
 
+    @functools.lru_cache(maxsize=4096)  # noqa: B019
     def quiet_until(self, moment: datetime) -> datetime | None:
         """When the quiet hours around `moment` end (UTC), or None outside them."""
         if self.quiet_hours is None:
