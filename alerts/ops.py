@@ -9,6 +9,7 @@ note is sent once per episode: its key is the problem's own.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -137,16 +138,11 @@ def summary(problems: Sequence[ProblemLike], stats: AlertStats) -> SlackMessage:
                 "their time: see `newswatch alerts`"
             )
         )
-    kinds = ", ".join(
-        f"{sum(p.kind == k for p in problems)} {k}"
-        for k in KINDS
-        if any(p.kind == k for p in problems)
-    )
-    text = (
-        f"{title}"
-        + (f": {kinds}" if kinds else "")
-        + (f"; alerts {stats.failed} failed, {stats.overdue} held" if stats.wrong else "")
-    )
+    counts = Counter(p.kind for p in problems)
+    parts = [f"{counts[kind]} {kind}" for kind in counts]
+    if stats.wrong:
+        parts.append(f"alerts {stats.failed} failed, {stats.overdue} held")
+    text = f"{title}: {', '.join(parts)}"
     return SlackMessage(fit(text, 3000), blocks[:50])
 
 

@@ -129,11 +129,9 @@ class Rhythm(BaseModel):
         if self.period == "1h":
             return f"hourly at {self._at()} past the hour"
         when = f"{self._at()} {self.timezone}"
-        return (
-            f"weekly on {(self.day or 'monday').title()} at {when}"
-            if self.period == "1w"
-            else (f"daily at {when}")
-        )
+        if self.period == "1w":
+            return f"weekly on {(self.day or 'monday').title()} at {when}"
+        return f"daily at {when}"
 
     def _at(self) -> str:
         return self.at or (":00" if self.period == "1h" else "08:00")
