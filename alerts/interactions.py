@@ -109,6 +109,12 @@ def parse_click(body: bytes) -> Click | None:
         payload = json.loads(parse_qs(body.decode("utf-8"))["payload"][0])
     except (KeyError, IndexError, ValueError, UnicodeDecodeError):
         return None
+    return click_from(payload)
+
+
+def click_from(payload: object) -> Click | None:
+    """The click in an interaction payload (as posted to the Request URL, or as Socket Mode
+    delivers it), or None for any other interaction or a button that is not ours."""
     if not isinstance(payload, dict) or payload.get("type") != "block_actions":
         return None
     action = next((a for a in payload.get("actions") or () if a.get("action_id") in ACTIONS), None)

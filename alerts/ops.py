@@ -13,9 +13,11 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Engine, func, select
+
+from pipeline.health import Problem
 
 from .destinations import AlertSetup
 from .message import context, feed_text, fit, section, slack_date
@@ -32,27 +34,6 @@ KINDS = {  # problem kind -> heading, in the order shown
     "moved": "Moved feeds (permanent redirect: update the config)",
     "silent": "Silent topics",
 }
-
-
-class ProblemLike(Protocol):
-    """What is read of `pipeline.health.Problem`."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def subject_kind(self) -> str: ...
-    @property
-    def subject(self) -> str: ...
-    @property
-    def reason(self) -> str: ...
-    @property
-    def since(self) -> datetime: ...
-    @property
-    def key(self) -> str: ...
-    @property
-    def hint(self) -> str | None: ...
-    @property
-    def topic_ids(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +61,7 @@ def alert_stats(engine: Engine, now: datetime) -> AlertStats:
 
 def queue_ops_messages(
     engine: Engine,
-    problems: Sequence[ProblemLike],
+    problems: Sequence[Problem],
     stats: AlertStats,
     now: datetime,
     destination: str,
@@ -100,7 +81,7 @@ def queue_ops_messages(
     return owed
 
 
-def stale_note(problem: ProblemLike) -> SlackMessage:
+def stale_note(problem: Problem) -> SlackMessage:
     topics = ", ".join(f"`{feed_text(t)}`" for t in problem.topic_ids)
     text = (
         f":warning: *{feed_text(problem.subject)}* has gone stale: {feed_text(problem.reason)} "
@@ -113,7 +94,7 @@ def stale_note(problem: ProblemLike) -> SlackMessage:
     return SlackMessage(fit(text, 3000), blocks)
 
 
-def summary(problems: Sequence[ProblemLike], stats: AlertStats) -> SlackMessage:
+def summary(problems: Sequence[Problem], stats: AlertStats) -> SlackMessage:
     """The health summary: problems grouped by kind, then the alerts that did not go out."""
     count = len(problems) + (stats.failed > 0) + (stats.overdue > 0)
     title = f"newswatch health: {count} problem{'s' if count != 1 else ''}"
@@ -146,7 +127,7 @@ def summary(problems: Sequence[ProblemLike], stats: AlertStats) -> SlackMessage:
     return SlackMessage(fit(text, 3000), blocks[:50])
 
 
-def _line(problem: ProblemLike) -> str:
+def _line(problem: Problem) -> str:
     line = (
         f"• *{feed_text(problem.subject)}*: {feed_text(problem.reason)} "
         f"(since {slack_date(problem.since)})"
@@ -157,7 +138,7 @@ def _line(problem: ProblemLike) -> str:
 def deliver_ops(
     engine: Engine,
     setup: AlertSetup,
-    problems: Sequence[ProblemLike],
+    problems: Sequence[Problem],
     *,
     now: Callable[[], datetime],
     sleep: Callable[[float], None] = time.sleep,

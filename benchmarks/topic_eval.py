@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline.config import compile_topics, load_config  # noqa: E402
 from pipeline.parse import parse_bytes  # noqa: E402
 from pipeline.topics import Document, Matcher  # noqa: E402
+from pipeline.topics.boilerplate import learn_boilerplate  # noqa: E402
 
 DATA = ROOT / "tests/data"
 LABELS = DATA / "topic_eval/labels.csv"
@@ -102,10 +103,14 @@ class Evaluation:
         return next(i for i in self.items if i.guid == guid)
 
 
-def _articles(feed: str) -> dict[str, object]:
+def _documents(feed: str) -> dict[str, Document]:
+    """The feed's items as the matcher sees them: with the feed's boilerplate blanked, as
+    scoring does with the sentences a feed repeats."""
     path = DATA / feed
     parsed = parse_bytes(path.read_bytes(), "https://feeds.example.net/" + path.name)
-    return {a.guid: a for a in parsed.articles}
+    documents = {a.guid: Document(a.title, a.summary, a.content) for a in parsed.articles}
+    boilerplate = learn_boilerplate(documents.values())
+    return {guid: boilerplate.strip(document) for guid, document in documents.items()}
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -120,13 +125,12 @@ def evaluate(config: Path = CONFIG) -> Evaluation:
     halves = {row["feed"]: row["half"] for row in _read_csv(SPLIT)}
     columns = [c for c in rows[0] if c not in ("feed", "guid", "lang", "title")]
     topics = tuple(column.replace("_", "-") for column in columns)
-    feeds: dict[str, dict[str, object]] = {}
+    feeds: dict[str, dict[str, Document]] = {}
     items = []
     for row in rows:
         if row["feed"] not in feeds:
-            feeds[row["feed"]] = _articles(row["feed"])
-        article = feeds[row["feed"]][row["guid"]]
-        document = Document(article.title, article.summary, article.content)  # type: ignore[attr-defined]
+            feeds[row["feed"]] = _documents(row["feed"])
+        document = feeds[row["feed"]][row["guid"]]
         relevant = frozenset(t for t, c in zip(topics, columns, strict=True) if row[c] == "1")
         predicted = frozenset(m.topic.id for m in matcher.match(document) if m.passed)
         items.append(

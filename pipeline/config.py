@@ -204,6 +204,8 @@ class SlackConfig(_Strict):
     webhook_url: SecretStr | None = None
     # Verifies the buttons' clicks (POST /slack/interactions); else SLACK_SIGNING_SECRET.
     signing_secret: SecretStr | None = None
+    # Takes the clicks over Socket Mode (`newswatch serve --socket-mode`); else SLACK_APP_TOKEN.
+    app_token: SecretStr | None = None
     default_channel: str | None = None
     # Where the health summary and stale-feed notes go (with a bot token); none when unset.
     ops_channel: str | None = Field(None, min_length=1)
@@ -234,6 +236,16 @@ class SlackConfig(_Strict):
                 "32 characters, no spaces)"
             )
         return secret
+
+    @field_validator("app_token")
+    @classmethod
+    def _app_level_token(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and not token.get_secret_value().startswith("xapp-"):
+            raise ValueError(
+                "expected an app-level token starting xapp- (Slack app settings, Basic "
+                "Information, App-Level Tokens, scope connections:write)"
+            )
+        return token
 
 
 class WebConfig(_Strict):
@@ -266,6 +278,20 @@ class StoriesConfig(_Strict):
     window: Duration = 72 * 3600.0
 
 
+class HealthConfig(_Strict):
+    """Feed freshness and topic silence (pipeline/health), each judged against its own rhythm:
+    the median gap between its latest publications (a feed) or matches (a topic)."""
+
+    stale_factor: float = Field(4.0, gt=1.0)  # typical gaps with nothing new: stale
+    stuck_factor: float = Field(4.0, gt=1.0)  # typical gaps with an unchanged body (304s): stuck
+    min_polls: float = Field(2.0, ge=1.0)  # never stale or stuck within this many poll intervals
+    failing_after: int = Field(3, ge=1)  # failed fetches in a row: failing
+    sample: int = Field(50, ge=3, le=1000)  # latest publications or matches a rhythm is read from
+    min_history: int = Field(5, ge=3)  # fewer than this: still learning its rhythm, never flagged
+    silent_factor: float = Field(6.0, gt=1.0)  # typical gaps between matches with none: silent
+    min_silence: Duration = 86400.0  # a topic is never silent sooner than this
+
+
 class Config(_Strict):
     database: DatabaseConfig = DatabaseConfig()
     fetch: FetchConfig = FetchConfig()
@@ -276,6 +302,7 @@ class Config(_Strict):
     web: WebConfig = WebConfig()
     backfill: BackfillConfig = BackfillConfig()
     stories: StoriesConfig = StoriesConfig()
+    health: HealthConfig = HealthConfig()
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:

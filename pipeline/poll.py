@@ -8,6 +8,7 @@ whatever the reason, is recorded and reported; it never stops the others.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -158,6 +159,7 @@ def _succeeded(
         moved_to=outcome.moved_to,
         title=parsed.title if parsed else None,
         format=parsed.format if parsed else None,
+        body_hash=hashlib.sha256(outcome.body).hexdigest() if outcome.body is not None else None,
     )
 
 

@@ -18,8 +18,11 @@ from .store import matches as match_store
 from .store.stories import assign_stories
 from .stories import DEFAULT_WINDOW
 from .topics import NEAR_MISS_MARGIN, Document, Match, Matcher, NearMiss, NearMisses, Topic
+from .topics.boilerplate import Boilerplate, learn_boilerplate
 
 BATCH_SIZE = 500
+# How many of a feed's latest stored items show what it repeats in every item (boilerplate).
+BOILERPLATE_SAMPLE = 40
 
 
 @dataclass(slots=True)
@@ -29,14 +32,39 @@ class ScoreResult:
     new_matches: int = 0
 
 
-def document_for(article: StoredArticle) -> Document:
+class FeedBoilerplate:
+    """Each feed's boilerplate (`topics.boilerplate`), learned from its latest stored items
+    the first time one of its articles is matched in a run."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._feeds: dict[int, Boilerplate] = {}
+
+    def document_for(self, article: StoredArticle) -> Document:
+        """The article as topics see it: its feed's boilerplate blanked."""
+        boilerplate = self._feeds.get(article.feed_id)
+        if boilerplate is None:
+            recent = match_store.recent_feed_articles(
+                self._engine, article.feed_id, BOILERPLATE_SAMPLE
+            )
+            boilerplate = self._feeds[article.feed_id] = learn_boilerplate(map(_document, recent))
+        return boilerplate.strip(_document(article))
+
+
+def document_for(engine: Engine, article: StoredArticle) -> Document:
+    """One stored article as scoring saw it (its feed's boilerplate blanked): what
+    explanations of a stored article are made from."""
+    return FeedBoilerplate(engine).document_for(article)
+
+
+def _document(article: StoredArticle) -> Document:
     return Document(article.title, article.summary, article.content)
 
 
-def passed_matches(matcher: Matcher, article: StoredArticle) -> list[TopicMatch]:
+def passed_matches(matcher: Matcher, document: Document, article_id: int) -> list[TopicMatch]:
     return [
-        TopicMatch(article.id, m.topic.id, m.score, m.explanation.to_dict())
-        for m in matcher.match(document_for(article))
+        TopicMatch(article_id, m.topic.id, m.score, m.explanation.to_dict())
+        for m in matcher.match(document)
         if m.passed and m.explanation is not None  # a passing match is always explained
     ]
 
@@ -55,9 +83,14 @@ def score_new_articles(
     first: alerts are owed per story."""
     assign_stories(engine, story_window)
     matcher = Matcher(topics)
+    feeds = FeedBoilerplate(engine)
     result = ScoreResult()
     while batch := match_store.unscored_articles(engine, batch_size):
-        matches = [m for article in batch for m in passed_matches(matcher, article)]
+        matches = [
+            m
+            for article in batch
+            for m in passed_matches(matcher, feeds.document_for(article), article.id)
+        ]
         result.new_matches += match_store.record_scores(
             engine, [a.id for a in batch], matches, now or datetime.now(UTC)
         )
@@ -79,8 +112,9 @@ def backtest(
 ) -> Iterator[tuple[StoredArticle, Match]]:
     """Replay one topic over stored articles published since `since`; writes nothing."""
     matcher = Matcher([topic])
+    feeds = FeedBoilerplate(engine)
     for article in match_store.articles_since(engine, since):
-        for match in matcher.match(document_for(article)):
+        for match in matcher.match(feeds.document_for(article)):
             if match.passed:
                 yield article, match
 
@@ -103,9 +137,10 @@ def near_misses(
     `topics.nearmiss`), most promising first, then newest; writes nothing. A disabled topic
     is looked at as if it were enabled."""
     finder = NearMisses(topic, margin=margin)
+    feeds = FeedBoilerplate(engine)
     found = []
     for article in match_store.articles_since(engine, since):
-        miss = finder(document_for(article))
+        miss = finder(feeds.document_for(article))
         if miss is not None:
             found.append(ArticleNearMiss(article, miss))
     found.sort(key=lambda f: (-f.near_miss.promise, -f.article.published_at.timestamp()))

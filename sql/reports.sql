@@ -7,6 +7,12 @@ FROM feeds
 WHERE consecutive_failures > 0
 ORDER BY consecutive_failures DESC, name;
 
+-- Feeds by how long since a fetch last brought something new, and since the body last changed
+-- (`newswatch health` judges these against each feed's own rhythm), and moved feeds with their old URL.
+SELECT name, last_new_at, body_changed_at, last_success_at, failing_since, moved_from, moved_at
+FROM feeds
+ORDER BY last_new_at, name;
+
 -- Alerts by topic and status: what went out, what is waiting, what needs fixing.
 SELECT topic_id, destination, status, count(*) AS alerts, max(sent_at) AS last_sent
 FROM alerts

@@ -99,6 +99,8 @@ class Post:
 class FakeSlack:
     token: str = "xoxb-test-token-1234567890"
     webhook_path: str = "/services/T000/B000/secretwebhookpath"
+    app_token: str = "xapp-1-A0NEWSWATCH-1234567890-abcdef"  # Socket Mode's app-level token
+    socket_url: str | None = None  # what apps.connections.open hands out (fake_socket_mode)
     channels: dict[str, str] = field(
         default_factory=lambda: {
             "defence-watch": "C0DEFENCE1",
@@ -112,6 +114,7 @@ class FakeSlack:
     requests: list[tuple[str, dict[str, Any], dict[str, str]]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     _script: list[tuple[str, str, float, str | None]] = field(default_factory=list)
+    _held: dict[str, threading.Event] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _last_ts: float = 0.0
     server: ThreadingHTTPServer | None = None
@@ -134,6 +137,12 @@ class FakeSlack:
         channel_id = self._resolve(channel) if channel else None
         with self._lock:
             self._script += [(method, kind, value, channel_id)] * count
+
+    def hold(self, method: str) -> threading.Event:
+        """Keep calls of `method` waiting (received, not answered) until the returned event is
+        set, so a test can see what its caller does meanwhile."""
+        release = self._held[method] = threading.Event()
+        return release
 
     def go_down(self) -> None:
         """Stop listening: every request is refused until `come_back`."""
@@ -205,6 +214,9 @@ class FakeSlack:
         method = "webhook" if path == self.webhook_path else path.removeprefix("/api/")
         with self._lock:
             self.requests.append((method, body, headers))
+        held = self._held.get(method)
+        if held is not None:
+            held.wait(timeout=60)
         failure = self._next_failure(method, str(body.get("channel", "")))
         if failure is not None:
             kind, value = failure
@@ -227,6 +239,10 @@ class FakeSlack:
             return 200, {}, "ok"
         if path.startswith("/actions/"):
             return self._respond(body)
+        if method == "apps.connections.open":
+            if headers.get("authorization") != f"Bearer {self.app_token}" or not self.socket_url:
+                return 200, {}, {"ok": False, "error": "invalid_auth"}
+            return 200, {}, {"ok": True, "url": self.socket_url}
         if path == "/api/" + method and headers.get("authorization") != f"Bearer {self.token}":
             return 200, {}, {"ok": False, "error": "invalid_auth"}
         if method == "chat.postMessage":

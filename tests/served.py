@@ -24,7 +24,11 @@ def example_with_matches(tmp_path: Path) -> Path:
 
 
 @contextmanager
-def newswatch_serve(config: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+def newswatch_serve(
+    config: Path, *args: str, env: dict[str, str] | None = None, stderr: list[str] | None = None
+) -> Iterator[str]:
+    """Serve on a free port; yields the base URL; stops it after, adding what it wrote on
+    stderr to `stderr` when given."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -63,3 +67,6 @@ def newswatch_serve(config: Path, *args: str, env: dict[str, str] | None = None)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        written = process.communicate()[1]
+        if stderr is not None:
+            stderr.append(written)

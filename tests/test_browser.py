@@ -84,6 +84,21 @@ def test_a_reader_marks_a_match_not_relevant_and_sees_the_label(tmp_path, browse
         assert browser.find_elements(By.CSS_SELECTOR, ".snippet mark")
         browser.save_screenshot(str(shots / "web-explanation.png"))
 
+        # What the topic nearly caught: linked from its page; the example's articles are from
+        # 2025, so the reader widens the window.
+        browser.get(f"{base}/topics/{TOPIC}")
+        browser.find_element(By.LINK_TEXT, "Near misses").click()
+        WebDriverWait(browser, 20).until(expected_conditions.title_contains("Near misses"))
+        browser.find_element(By.LINK_TEXT, "3650 days").click()
+        WebDriverWait(browser, 20).until(lambda b: "days=3650" in b.current_url)
+        near = browser.find_elements(By.CSS_SELECTOR, "#near-misses tbody tr[id^=near-]")
+        assert [row.find_element(By.CSS_SELECTOR, ".why").text for row in near] == [
+            "excluded: title:cricket (title)",
+            "missing clause: @defence_officials",
+        ]
+        assert "Cricket board meeting" in near[0].text
+        browser.save_screenshot(str(shots / "web-near-misses.png"))
+
         browser.get(f"{base}/labels")
         table = browser.find_element(By.ID, "labels").text
         assert "not relevant" in table and TOPIC in table
@@ -92,5 +107,5 @@ def test_a_reader_marks_a_match_not_relevant_and_sees_the_label(tmp_path, browse
         browser.get(f"{base}/feeds")
         assert "World & Defence Desk" in browser.find_element(By.ID, "feeds").text
         browser.save_screenshot(str(shots / "web-feeds.png"))
-    for name in ("topics", "topic", "explanation", "labels", "feeds"):
+    for name in ("topics", "topic", "explanation", "near-misses", "labels", "feeds"):
         assert (shots / f"web-{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

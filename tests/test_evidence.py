@@ -91,3 +91,54 @@ def test_the_explanation_shows_each_mention_with_its_weight_and_what_it_matched_
     stored = match.explanation.to_dict()
     assert stored["clauses"][0]["hits"][0]["weights"] == [0.9]
     assert stored["clauses"][0]["hits"][0]["analyzed"] == "rate cut"
+
+
+def test_a_mention_in_passing_in_the_summary_is_weak_and_a_headline_is_not_discounted():
+    setting = Document("Fuel taxes cut", "Ahead of next year's election, the minister cut taxes.")
+    story = Document("Fuel taxes cut", "The election campaign opened as the minister cut taxes.")
+    assert score("election", story) >= THRESHOLD > score("election", setting) > 0
+    headline = Document("GOP sticks with Trump despite election rout")
+    assert score("election", headline) == 1.0
+
+
+def test_a_near_pair_that_follows_a_background_cue_is_in_passing_as_a_whole():
+    query = "talks NEAR/15 iran"
+    setting = Document("Drills in the strait", "The day before talks resume, Iran held drills.")
+    story = Document("Drills in the strait", "Talks with Iran resume in Geneva on Monday.")
+    assert score(query, story) >= THRESHOLD > score(query, setting) > 0
+
+
+def test_the_explanation_shows_the_discounted_weight_of_a_mention_in_passing():
+    topic = compile_topic("t", "T", "election", threshold=0.0)
+    document = Document("x", "Ahead of the election, taxes were cut. The election is in May.")
+    match = Matcher([topic]).explain("t", document)
+    (hit,) = match.explanation.clauses[0].hits
+    assert hit.weights[0] < hit.weights[1] == 0.9
+
+
+def test_a_term_inside_a_phrase_already_counted_adds_no_evidence():
+    phrase_only = '"presidential candidate"'
+    overlapping = '"presidential candidate" OR candidate OR presidential'
+    document = Document("x", filler(50) + " the former presidential candidate spoke. " + filler(9))
+    assert score(overlapping, document) == score(phrase_only, document) < THRESHOLD
+    distinct = Document("x", filler(50) + " the presidential candidate won votes. " + filler(9))
+    assert score('"presidential candidate" OR vote', distinct) > score(phrase_only, distinct)
+
+
+@pytest.mark.parametrize(
+    ("summary", "in_passing"),
+    [
+        ("Gangs thrive eight years after a peace accord was signed.", True),
+        ("The day before talks resume, Iran held drills.", True),
+        ("Amid stalled talks, the army advanced.", True),
+        ("The two sides agreed after talks in Geneva.", False),
+        ("Talks resumed in Geneva after a pause.", False),
+    ],
+)
+def test_after_and_before_set_the_scene_only_after_a_span_of_time(summary, in_passing):
+    document = Document("x", summary)
+    weights = Matcher([compile_topic("t", "T", "talks OR accord", threshold=0.0)]).explain(
+        "t", document
+    )
+    (hit,) = weights.explanation.clauses[0].hits
+    assert (hit.weights[0] < 0.9) == in_passing

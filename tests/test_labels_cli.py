@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import json
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -24,6 +27,28 @@ def test_serve_answers_and_a_bad_config_stops_it(tmp_path):
         assert httpx.get(f"{base}/topics/defence-secretary-meetings").status_code == 200
     bad = newswatch("serve", "--config", str(tmp_path / "missing.yaml"), cwd=tmp_path)
     assert bad.returncode == 1 and "missing.yaml: no such file" in bad.stderr
+
+
+def listening_on(port: int) -> set[str]:
+    """The IPv4 addresses something listens on at `port`, from the kernel's socket table."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+            found.add(str(ipaddress.IPv4Address(bytes.fromhex(address)[::-1])))
+    return found
+
+
+def test_serve_binds_to_loopback_unless_told_and_warns_when_open_without_a_token(tmp_path):
+    config = example_with_matches(tmp_path)
+    said: list[str] = []
+    with newswatch_serve(config, stderr=said) as base:
+        assert listening_on(urlsplit(base).port) == {"127.0.0.1"}
+    assert "warning" not in said[0]
+    with newswatch_serve(config, "--host", "0.0.0.0", stderr=said) as base:
+        assert listening_on(urlsplit(base).port) == {"0.0.0.0"}
+    assert "serving on 0.0.0.0 without web.token / NEWSWATCH_WEB_TOKEN" in said[1]
 
 
 def test_serve_with_a_token_from_the_environment_needs_it(tmp_path):

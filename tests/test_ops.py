@@ -5,7 +5,7 @@ slack_sdk against the fake Slack, SQLite and PostgreSQL, a controllable clock.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +16,7 @@ from alerts.notices import NOTICES
 from alerts.ops import deliver_ops
 from pipeline import jobs, store
 from pipeline.config import compile_topics, load_config
+from pipeline.health import Problem
 from pipeline.poll import poll
 from pipeline.score import score_with
 from tests.test_alerts import DEFENCE_ITEM, feed_file
@@ -23,20 +24,6 @@ from tests.test_delivery import Killed
 
 OPS = "C0NEWSNEWS"  # #news in the fake Slack
 MORNING = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """The fields of pipeline.health.Problem that the ops messages read."""
-
-    kind: str
-    subject_kind: str
-    subject: str
-    reason: str
-    since: datetime
-    key: str
-    hint: str | None = None
-    topic_ids: tuple[str, ...] = ()
 
 
 STALE = Problem(
@@ -135,7 +122,7 @@ def test_a_stale_feed_that_carried_a_topic_gets_one_note_per_episode(desk, fake_
         assert "Stale feeds" in blocks and "Silent topics" in blocks and "elections" in blocks
 
         assert run([STALE, SILENT], MORNING + timedelta(hours=1)).sent == 0
-        later = Problem(**{**STALE.__dict__, "key": "stale:World desk:2026-11-30"})
+        later = replace(STALE, key="stale:World desk:2026-11-30")
         assert run([later], MORNING + timedelta(days=3)).sent == 2  # a new episode, a new day
         assert len(fake_slack.posts_to(OPS)) == 4
 

@@ -123,6 +123,28 @@ def test_clicking_again_changes_the_label_and_a_double_click_leaves_one(engine, 
     assert sum(b.get("block_id") == "newswatch_feedback" for b in blocks) == 1
 
 
+def test_a_click_is_answered_before_the_work_is_done(engine, tmp_path, fake_slack):
+    topics = world(engine, tmp_path, [DEFENCE_ITEM])
+    run_drain(engine, slack_setup(fake_slack, topics))
+    updater = MessageUpdater(fake_slack.token, base_url=fake_slack.api_url, timeout=60)
+    release = fake_slack.hold("chat.update")  # Slack is slow to take the message's edit
+    with serving(create_app(site_for(engine, fake_slack, topics, updater=updater))) as base:
+        try:
+            (post,) = fake_slack.posts
+            # Had the endpoint waited for the edit, this would time out (httpx waits 5 s).
+            assert click(base, post, "newswatch_relevant").status_code == 200
+            eventually(
+                lambda: fake_slack.requests_to("chat.update", "C0DEFENCE1"),
+                what="the edit, asked for after the answer",
+            )
+            assert fake_slack.updates == [] and [r[2] for r in labels_in(engine)] == ["relevant"]
+            release.set()
+            eventually(lambda: fake_slack.updates, what="the edit to be taken")
+        finally:
+            release.set()
+    assert feedback_of(fake_slack, post) == "Marked relevant by <@U0ANA1234>"
+
+
 def test_unsigned_mis_signed_stale_and_replayed_requests_are_refused(engine, fake_slack, sent):
     base, _ = sent
     (post,) = fake_slack.posts_to("C0DEFENCE1")
@@ -266,3 +288,25 @@ def test_the_signing_secret_is_checked_at_load_and_never_shown(
         )
     assert "refused a Slack request: signature does not match" in caplog.text
     assert SIGNING_SECRET not in caplog.text
+
+
+def test_the_signing_secret_may_come_from_the_environment(tmp_path, monkeypatch, caplog):
+    from tests.served import example_with_matches
+    from web.site import open_site
+
+    config = example_with_matches(tmp_path)  # its config has no slack section at all
+    monkeypatch.chdir(config.parent)
+    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
+    assert open_site(config).slack_check is None
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+    site = open_site(config)
+    body = form_body({"type": "block_actions", "actions": []})  # verified, then nothing to do
+    try:
+        with serving(create_app(site)) as base, caplog.at_level("DEBUG"):
+            url = f"{base}/slack/interactions"
+            assert httpx.post(url, content=body, headers=signed_headers(body)).status_code == 200
+            wrong = signed_headers(body, secret="2" * 32)
+            assert httpx.post(url, content=body, headers=wrong).status_code == 401
+    finally:
+        site.close()
+    assert SIGNING_SECRET not in caplog.text and SIGNING_SECRET not in repr(site)

@@ -74,7 +74,7 @@ def test_the_report_queries_run_on_this_database(engine):
 
     script = (Path(__file__).parent.parent / "sql/reports.sql").read_text()
     statements = [s for s in script.split(";") if "SELECT" in s]
-    assert len(statements) == 6
+    assert len(statements) == 7
     with engine.connect() as connection:
         for statement in statements:
             connection.execute(text(statement)).all()

@@ -10,11 +10,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from pipeline.config import Config, FeedConfig
+from pipeline.config import Config, FeedConfig, TopicConfig
 from pipeline.poll import poll
-from pipeline.score import score_new_articles
+from pipeline.score import score_new_articles, score_with
 from pipeline.store import labels
 from pipeline.store.schema import AlertRow, ArticleRow, TopicMatchRow
+from tests.health_feeds import DAY, WEEK, latest_publication, rss
 from tests.live import serving, site_for
 from tests.test_alerts import DEFENCE_ITEM, ELECTION_ITEM, run_drain, slack_setup, world
 from tests.test_stories import feed
@@ -85,7 +86,7 @@ def test_the_explanation_page_shows_what_topics_explain_prints(engine, pages):
     page = client.get(f"/topics/defence/articles/{article_id}")
     assert page.status_code == 200
     assert "passes" in page.text and "threshold 0.5" in page.text
-    assert "&#34;defence secretary&#34;" in page.text and " in title at " in page.text
+    assert "&#34;defence secretary&#34;" in page.text and " in title:" in page.text
     assert "<mark>" in page.text
     assert client.get("/topics/defence/articles/999999").status_code == 404
 
@@ -158,7 +159,31 @@ def test_the_feeds_page_shows_health(pages):
     assert page.status_code == 200
     desk = page.text.split("Desk")[1].split("</tr>")[0]
     assert ">ok<" in desk and '"score">3<' in desk  # status and articles stored
-    assert "Quiet wire</td><td>never fetched" in page.text
+    assert ">learning<" in desk and "3 publication(s) so far; its rhythm needs 5" in desk
+    quiet = page.text.split("Quiet wire")[1].split("</tr>")[0]
+    assert ">new<" in quiet and "<td>never fetched</td>" in quiet
+
+
+def test_the_feeds_page_shows_a_stale_feed_and_a_silent_topic(engine, feed_server, fake_slack):
+    # A weekly feed whose last item is sixty days old: stale by its own rhythm, today, and the
+    # topic it fed silent.
+    last = latest_publication() - 60 * DAY
+    feed_server.feed("/weekly", rss("weekly", last, WEEK, 10, words="harbour strike"))
+    config = Config(
+        feeds=[FeedConfig(name="Weekly <b>wire</b>", url=feed_server.url("/weekly"))],
+        topics=[TopicConfig(id="harbour", name="Harbour", query="harbour", threshold=0.1)],
+    )
+    poll(engine, config)
+    score_with(engine, config)
+    site = site_for(engine, fake_slack, [], config=config)
+    with serving(create_app(site)) as base, httpx.Client(base_url=base) as client:
+        page = client.get("/feeds").text
+    row = page.split("Weekly &lt;b&gt;wire&lt;/b&gt;")[1].split("</tr>")[0]
+    assert ">stale<" in row and "(usually every 7d)" in row
+    assert f"{last:%Y-%m-%d %H:%M} UTC" in row and "60d ago" in row
+    silent = page.split('id="silent-topics"')[1].split("</ul>")[0]
+    assert "harbour</a>: no match for 60d" in silent
+    assert "its feeds are in trouble: Weekly &lt;b&gt;wire&lt;/b&gt; (stale)" in silent
 
 
 def test_a_token_protects_every_page_but_not_the_slack_endpoint(engine, tmp_path, fake_slack):

@@ -3,6 +3,7 @@ feed health; and the login form when a token protects them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -10,9 +11,10 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from pipeline import store
-from pipeline.score import document_for
+from pipeline.health import check_health
+from pipeline.score import document_for, near_misses
 from pipeline.store import labels, review
-from pipeline.topics import Matcher, Topic
+from pipeline.topics import Matcher, Topic, near_miss
 
 from .access import SESSION_COOKIE, cookie_path, session_value, token_matches
 from .render import get_site, path_for, render
@@ -21,6 +23,8 @@ from .site import Site
 router = APIRouter()
 login_router = APIRouter()
 Days = Annotated[int, Query(ge=1, le=3650)]
+# The windows offered on the near-misses page (it rescans every article published in it).
+NEAR_MISS_WINDOWS = (7, 30, 365, 3650)
 
 
 def topic_or_404(site: Site, topic_id: str) -> Topic:
@@ -63,6 +67,31 @@ def topic_page(request: Request, topic_id: str, days: Days = 7) -> Response:
     )
 
 
+@router.get("/topics/{topic_id}/near-misses", name="near_misses")
+def near_misses_page(
+    request: Request,
+    topic_id: str,
+    days: Days = 7,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Response:
+    """What `newswatch topics near-misses TOPIC` lists: stored articles published in the
+    window that the topic nearly caught, most promising first, with what was missing."""
+    site = get_site(request)
+    topic = topic_or_404(site, topic_id)
+    found = near_misses(site.engine, topic, datetime.now(UTC) - timedelta(days=days))
+    shown = found[:limit]
+    return render(
+        request,
+        "near_misses.html",
+        topic=topic,
+        found=shown,
+        total=len(found),
+        labels=labels.labels_for(site.engine, topic.id, [f.article.id for f in shown]),
+        days=days,
+        windows=NEAR_MISS_WINDOWS,
+    )
+
+
 @router.get("/topics/{topic_id}/articles/{article_id}", name="explain")
 def explain_page(request: Request, topic_id: str, article_id: int) -> Response:
     """The explanation `newswatch topics explain TOPIC --article ID` prints, as a page."""
@@ -72,12 +101,19 @@ def explain_page(request: Request, topic_id: str, article_id: int) -> Response:
     if article is None:
         raise HTTPException(404, f"no stored article with id {article_id}")
     story_id = labels.story_of(site.engine, article_id)
+    document = document_for(site.engine, article)
+    # A disabled topic is explained as if it were enabled, as its near misses are.
+    match = Matcher([replace(topic, enabled=True)]).explain(topic.id, document)
     return render(
         request,
         "explain.html",
         topic=topic,
         article=article,
-        match=Matcher([topic]).explain(topic.id, document_for(article)),
+        match=match,
+        near=None if match.passed else near_miss(topic, document),
+        # As `topics explain` says it: several clauses' evidence is combined, and how.
+        combined=match.explanation is not None
+        and sum(not c.clause.startswith("NOT ") for c in match.explanation.clauses) > 1,
         stored=review.stored_match(site.engine, topic.id, article_id),
         label=labels.labels_for(site.engine, topic.id, [article_id]).get(article_id),
         story_id=story_id,
@@ -106,15 +142,16 @@ def labels_page(request: Request, topic: str | None = None) -> Response:
 
 @router.get("/feeds", name="feeds")
 def feeds_page(request: Request) -> Response:
+    """Each configured feed's state by its own rhythm (pipeline.health), and its last fetch."""
     site = get_site(request)
-    configured = [f.name for f in site.config.feeds]
-    health = store.feed_health(site.engine, configured)
-    known = {h.name for h in health}
+    report = check_health(site.engine, site.config, record=False)
+    stored = store.feed_health(site.engine, [f.name for f in site.config.feeds])
     return render(
         request,
         "feeds.html",
-        health=health,
-        never=[name for name in configured if name not in known],
+        feeds=report.feeds,
+        stored={h.name: h for h in stored},
+        silent=[p for p in report.problems if p.kind == "silent"],
     )
 
 

@@ -48,6 +48,7 @@ def ago(moment: datetime | None) -> str:
 
 
 templates.env.globals["ago"] = ago  # macros imported by the pages see globals, not the context
+templates.env.globals["zip"] = zip  # an explanation's mentions: words, offsets and weights
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:

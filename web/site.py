@@ -10,14 +10,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
 from alerts.destinations import _secret
 from alerts.interactions import MessageUpdater, RequestCheck
+from alerts.socket_mode import ClickListener
 from pipeline import store
 from pipeline.config import Config, compile_topics, load_config
 from pipeline.config import database_url as resolve_database_url
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, NewswatchError
 from pipeline.topics import Topic
 
 
@@ -30,6 +32,7 @@ class Site:
     updater: MessageUpdater
     token: str | None  # when set, the pages need it (a login cookie or a Bearer header)
     user_header: str | None  # trusted header naming the user (set by an auth proxy)
+    app_token: str | None = None  # Slack's app-level token, for Socket Mode
 
     def __repr__(self) -> str:
         return f"Site(database={self.engine.url!r}, topics={list(self.topics)}, token=[redacted])"
@@ -56,4 +59,29 @@ def open_site(config_path: str | Path | None = None, database_url: str | None = 
         updater=MessageUpdater(token, base_url=slack.api_url, timeout=slack.timeout),
         token=web_token,
         user_header=config.web.user_header,
+        app_token=_secret(slack.app_token) or os.environ.get("SLACK_APP_TOKEN") or None,
     )
+
+
+def listen_over_socket_mode(site: Site) -> ClickListener:
+    """The buttons' clicks over Slack's Socket Mode, connected (see `alerts.socket_mode`)."""
+    if site.app_token is None:
+        raise ConfigError(
+            "Socket Mode needs slack.app_token or SLACK_APP_TOKEN (an app-level token, xapp-...)"
+        )
+    slack = site.config.slack
+    listener = ClickListener(
+        site.engine, site.updater, site.app_token, api_url=slack.api_url, timeout=slack.timeout
+    )
+    try:
+        listener.connect()
+    except SlackApiError as error:
+        listener.close()
+        raise NewswatchError(
+            f"Socket Mode: Slack refused to open a connection: {error.response.get('error')}"
+        ) from None
+    except OSError as error:
+        listener.close()
+        where = slack.api_url
+        raise NewswatchError(f"Socket Mode: cannot reach Slack at {where}: {error}") from None
+    return listener

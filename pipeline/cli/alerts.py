@@ -17,6 +17,7 @@ from alerts.records import DrainReport
 from alerts.slack import render_for_terminal
 
 from ..config import Config, compile_topics
+from ..health import check_health
 from ..rhythm import Rhythm
 from .app import (
     ConfigOption,
@@ -73,11 +74,14 @@ def run_drain(engine: Engine, setup: AlertSetup, *, dry_run: bool = False) -> Dr
     return report
 
 
-def run_ops(engine: Engine, setup: AlertSetup) -> None:
-    """Send the operations notices that are due (when slack.ops_channel is set)."""
+def run_ops(engine: Engine, setup: AlertSetup, config: Config) -> None:
+    """Check the watcher's health and send the operations notices that are due (when
+    slack.ops_channel is set)."""
     if setup.ops_destination is None:
         return
-    report = deliver_ops(engine, setup, (), now=lambda: datetime.now(UTC))
+    now = datetime.now(UTC)
+    problems = check_health(engine, config, now).problems
+    report = deliver_ops(engine, setup, problems, now=lambda: now)
     out.print(f"ops: {report.sent} notice(s) sent, {report.retrying} to retry")
     for error in report.errors:
         out.print(error_line("ops error", error, style="red"), soft_wrap=True)

@@ -1,9 +1,8 @@
-"""Ingestion commands: poll, run, feeds, db upgrade."""
+"""Ingestion commands: poll, run, db upgrade."""
 
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -71,7 +70,7 @@ def run_command(
     print_score_summary(score_with(engine, settings), engine)
     run_drain(engine, setup, dry_run=dry_run)
     if not dry_run:
-        run_ops(engine, setup)
+        run_ops(engine, setup, settings)
     exit_if_unusable(setup)
 
 
@@ -137,60 +136,6 @@ def print_poll_summary(result: PollResult) -> None:
         elif report.warning:
             line = error_line("warning", f"{report.feed_name}: {report.warning}", style="yellow")
             out.print(line, soft_wrap=True)
-
-
-@app.command("feeds")
-@handles_errors
-def feeds_command(
-    config: ConfigOption = None,
-    database_url: DatabaseOption = None,
-    verbose: VerboseOption = 0,
-) -> None:
-    """Show each configured feed's health."""
-    settings, engine = load(config, database_url, verbose)
-    health = store.feed_health(engine, [f.name for f in settings.feeds])
-    known = {h.name for h in health}
-    table = Table(title="feeds", title_justify="left")
-    for column in (
-        "feed",
-        "last status",
-        "last success",
-        "failures",
-        "next fetch",
-        "articles",
-        "last error",
-    ):
-        table.add_column(column)
-    for h in health:
-        status = h.last_status or "never fetched"
-        if h.last_http_status:
-            status += f" ({h.last_http_status})"
-        table.add_row(
-            h.name,
-            status,
-            _when(h.last_success_at),
-            str(h.consecutive_failures),
-            _when(h.next_fetch_at) if h.next_fetch_at else "now",
-            str(h.articles),
-            h.last_error or (f"warning: {h.last_warning}" if h.last_warning else ""),
-        )
-    for feed in settings.feeds:
-        if feed.name not in known:
-            table.add_row(feed.name, "never fetched", "-", "0", "now", "0", "")
-    out.print(table)
-
-
-def _when(moment: datetime | None) -> str:
-    if moment is None:
-        return "-"
-    delta = (moment - datetime.now(UTC)).total_seconds()
-    size, unit = abs(delta), "s"
-    for seconds, name in ((86400, "d"), (3600, "h"), (60, "m")):
-        if size >= seconds:
-            size, unit = size / seconds, name
-            break
-    amount = f"{size:.0f}{unit}"
-    return f"in {amount}" if delta > 0 else f"{amount} ago"
 
 
 @db_app.command("upgrade")

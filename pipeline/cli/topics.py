@@ -82,7 +82,7 @@ def explain_command(
         stored = store.get_article(engine, article)
         if stored is None:
             raise NewswatchError(f"no stored article with id {article}")
-        document = document_for(stored)
+        document = document_for(engine, stored)
     else:
         setup_logging(verbose)
         settings = load_config(config).config

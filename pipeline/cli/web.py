@@ -34,6 +34,14 @@ EXPORT_COLUMNS = list(LabelLine.__dataclass_fields__)
 def serve_command(
     host: Annotated[str | None, typer.Option(help="Address to bind (default web.host).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default web.port, 8765).")] = None,
+    socket_mode: Annotated[
+        bool,
+        typer.Option(
+            "--socket-mode",
+            help="Also take the buttons' clicks over Slack's Socket Mode (no public URL "
+            "needed; slack.app_token / SLACK_APP_TOKEN).",
+        ),
+    ] = False,
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
     verbose: VerboseOption = 0,
@@ -43,7 +51,7 @@ def serve_command(
     import uvicorn
 
     from web.app import create_app
-    from web.site import open_site
+    from web.site import listen_over_socket_mode, open_site
 
     setup_logging(verbose)
     site = open_site(config, database_url)  # a bad config or an old schema stops here
@@ -58,18 +66,23 @@ def serve_command(
                 style="yellow",
             )
         )
-    if site.slack_check is None:
+    if site.slack_check is None and not socket_mode:
         err.print(
             "note: no slack.signing_secret / SLACK_SIGNING_SECRET: Slack button clicks "
             "will be refused"
         )
-    uvicorn.run(
-        create_app(site),
-        host=bind,
-        port=port or settings.web.port,
-        log_level="info" if verbose else "warning",
-        proxy_headers=True,
-    )
+    listener = listen_over_socket_mode(site) if socket_mode else None
+    try:
+        uvicorn.run(
+            create_app(site),
+            host=bind,
+            port=port or settings.web.port,
+            log_level="info" if verbose else "warning",
+            proxy_headers=True,
+        )
+    finally:
+        if listener is not None:
+            listener.close()
 
 
 def _loopback(host: str) -> bool:

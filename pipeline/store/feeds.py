@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, case, func, select, update
 
 from ..config import FeedConfig
 from ..records import Article, FeedSource
@@ -45,6 +45,7 @@ class FetchRecord:
     moved_to: str | None = None
     title: str | None = None
     format: str | None = None
+    body_hash: str | None = None  # of a 200's body: an identical body is no change
 
     @property
     def succeeded(self) -> bool:
@@ -106,6 +107,8 @@ def sync_feeds(engine: Engine, feeds: Sequence[FeedConfig], now: datetime) -> li
                     "etag": None,
                     "last_modified": None,
                     "next_fetch_at": None,
+                    "moved_from": None,
+                    "moved_at": None,
                 }
                 connection.execute(update(FEEDS).where(FEEDS.c.id == row["id"]).values(reset))
                 row.update(reset)
@@ -145,23 +148,42 @@ def record_fetch(
             "last_http_status": record.http_status,
             "next_fetch_at": record.next_fetch_at,
         }
+        if new_ids:
+            values["last_new_at"] = record.started_at
         if record.succeeded:
             values.update(
                 last_success_at=record.started_at,
                 consecutive_failures=0,
+                failing_since=None,
                 last_error=None,
                 etag=record.etag,
                 last_modified=record.last_modified,
             )
             if record.status == "ok":
                 values["last_warning"] = record.warning
+            if record.body_hash is not None:
+                values.update(
+                    body_hash=record.body_hash,
+                    body_changed_at=case(
+                        (FeedRow.body_hash == record.body_hash, FeedRow.body_changed_at),
+                        else_=record.started_at,
+                    ),
+                )
             if record.moved_to:
                 values["url"] = record.moved_to
+                if record.moved_to != record.source.url:
+                    # The first move of an episode is kept: the config still names that URL.
+                    values.update(
+                        moved_from=func.coalesce(FeedRow.moved_from, record.source.url),
+                        moved_at=func.coalesce(FeedRow.moved_at, record.started_at),
+                    )
             if record.title is not None:
                 values.update(title=record.title, format=record.format)
         else:
             values.update(
-                consecutive_failures=FeedRow.consecutive_failures + 1, last_error=record.error
+                consecutive_failures=FeedRow.consecutive_failures + 1,
+                failing_since=func.coalesce(FeedRow.failing_since, record.started_at),
+                last_error=record.error,
             )
         connection.execute(update(FeedRow).where(FeedRow.id == record.source.id).values(values))
         connection.execute(

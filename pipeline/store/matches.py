@@ -39,6 +39,13 @@ def unscored_articles(engine: Engine, limit: int) -> list[StoredArticle]:
         return [_article(row) for row in connection.execute(query.limit(limit))]
 
 
+def recent_feed_articles(engine: Engine, feed_id: int, limit: int) -> list[StoredArticle]:
+    """The feed's `limit` most recently stored articles, newest first."""
+    query = _article_query().where(ArticleRow.feed_id == feed_id).order_by(ArticleRow.id.desc())
+    with engine.connect() as connection:
+        return [_article(row) for row in connection.execute(query.limit(limit))]
+
+
 def get_article(engine: Engine, article_id: int) -> StoredArticle | None:
     with engine.connect() as connection:
         row = connection.execute(_article_query().where(ArticleRow.id == article_id)).first()

@@ -82,6 +82,15 @@ class FeedRow(Base):
     # Kept by every insert into `articles`, in the same transaction, so `newswatch feeds` does
     # not count a table of millions of rows.
     article_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # What feed health (pipeline/health) needs beyond the last fetch: when a fetch last stored
+    # something new, when the body last changed (a 304 or an identical body is no change),
+    # when the current run of failures began, and where a permanent redirect came from.
+    last_new_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    body_hash: Mapped[str | None] = mapped_column(Text)
+    body_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    moved_from: Mapped[str | None] = mapped_column(Text)
+    moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class StoryRow(Base):
@@ -108,6 +117,8 @@ class ArticleRow(Base):
         Index(None, "content_hash"),
         Index(None, "scored_at"),
         Index(None, "story_id"),
+        # Each feed's latest publication times, read newest first to learn its rhythm.
+        Index(None, "feed_id", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -275,3 +286,15 @@ class SlackRequestRow(Base):
 
     signature: Mapped[str] = mapped_column(Text, primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TopicQueryRow(Base):
+    """A fingerprint of each topic's query as last seen, and since when it reads so: a topic
+    gone silent right after its query changed is a different problem from one whose feeds died."""
+
+    __tablename__ = "topic_queries"
+
+    topic_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(Text)
+    # When a different fingerprint was first seen; None while the query is as first recorded.
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -30,6 +30,7 @@ from collections.abc import Callable, Collection, Sequence
 from itertools import pairwise
 from typing import Any, Protocol
 
+from .passing import IN_PASSING, in_passing
 from .query import Near, Node, Not, Or, Term
 from .scan import Position
 
@@ -64,15 +65,34 @@ def weight(position: Position) -> float:
     return table[min(position[1], len(table) - 1)]
 
 
-def term_evidence(positions: Collection[Position]) -> float:
-    """A term's evidence: its best mention, and a little for one more. Weights only fall
-    along a field, so only the first two mentions in each field can be the best two."""
+def mention_weight(scan: Scored, position: Position) -> float:
+    """`weight`, times IN_PASSING for a mention in passing ("ahead of the election") in the
+    summary or the body. A headline's words are its subject, whatever their grammar
+    ("GOP sticks with Trump despite election rout")."""
+    start = scan.field_starts[position[0]]
+    if position[0] and in_passing(scan.tokens, start + position[1], start):
+        return weight(position) * IN_PASSING
+    return weight(position)
+
+
+def term_evidence(scan: Scored, positions: Collection[Position]) -> float:
+    """A term's evidence: its best mention, and a little for one more. Weights fall along a
+    field, so the first two mentions in each field are taken as the best two (a mention in
+    passing among them may hide a plain one further on: the smaller error)."""
     weights = []
     seen = [0, 0, 0]
+    tokens, starts = scan.tokens, scan.field_starts
     for position in positions:
-        if seen[position[0]] < 2:
-            seen[position[0]] += 1
-            weights.append(weight(position))
+        field_index = position[0]
+        if seen[field_index] < 2:
+            seen[field_index] += 1
+            value = weight(position)
+            # `mention_weight` spelled out: this runs for every mention weighed
+            if field_index and in_passing(
+                tokens, starts[field_index] + position[1], starts[field_index]
+            ):
+                value *= IN_PASSING
+            weights.append(value)
     if len(weights) < 2:
         return weights[0] if weights else 0.0
     weights.sort(reverse=True)
@@ -82,9 +102,14 @@ def term_evidence(positions: Collection[Position]) -> float:
 
 class Scored(Protocol):
     """What scorers read from a scanned document: where the summary and the content begin
-    on one line of words (title, summary, content), to measure closeness across fields."""
+    on one line of words (title, summary, content), to measure closeness across fields, and
+    whether two runs of words are near each other in one sentence."""
 
     offsets: tuple[int, int, int]
+    tokens: list[str]
+    field_starts: tuple[int, int, int]
+
+    def near(self, a: Position, b: Position, distance: int) -> bool: ...
 
 
 Scorer = Callable[[Any, frozenset[Position] | None], tuple[float, list[Position]]]
@@ -102,7 +127,7 @@ def compile_scorer(node: Node, positions_of: Callable[[Term], TermPositions]) ->
 
         def term(scan: Scored, allowed: frozenset[Position] | None) -> tuple[float, list]:
             found = _only(get(scan), allowed)
-            return term_evidence(found), found
+            return term_evidence(scan, found), found
 
         return term
     if isinstance(node, Not):
@@ -118,7 +143,7 @@ def compile_scorer(node: Node, positions_of: Callable[[Term], TermPositions]) ->
             for get in getters:
                 found = _only(get(scan), allowed)
                 if found:
-                    found_terms.append((term_evidence(found), found))
+                    found_terms.append((term_evidence(scan, found), found))
             best = pool(found_terms, scan.offsets) if found_terms else 0.0
             positions = [p for _, found in found_terms for p in found]
             for scorer in scorers:
@@ -136,16 +161,20 @@ def compile_scorer(node: Node, positions_of: Callable[[Term], TermPositions]) ->
         distance = node.distance
 
         def near(scan: Scored, allowed: frozenset[Position] | None) -> tuple[float, list]:
-            close = frozenset(
-                p
+            pairs = [
+                (a, b) if a < b else (b, a)
                 for a in left(scan, allowed)[1]
                 for b in right(scan, allowed)[1]
-                if a[0] == b[0] and max(0, b[1] - a[2], a[1] - b[2]) <= distance
-                for p in (a, b)
-            )
-            if not close:
+                if scan.near(a, b, distance)
+            ]
+            if not pairs:
                 return 0.0, []
-            return math.sqrt(left(scan, close)[0] * right(scan, close)[0]), list(close)
+            close = frozenset(p for pair in pairs for p in pair)
+            value = math.sqrt(left(scan, close)[0] * right(scan, close)[0])
+            # "before nuclear talks resume, Iran ...": the cue puts the whole pair in passing
+            if all(mention_weight(scan, a) < weight(a) for a, _ in pairs):
+                value *= math.sqrt(IN_PASSING)
+            return value, list(close)
 
         return near
     parts = [compile_scorer(c, positions_of) for c in node.children if not isinstance(c, Not)]
@@ -168,18 +197,29 @@ def pool(terms: list[tuple[float, list[Position]]], offsets: tuple[int, int, int
     """Alternatives' evidence: the strongest term, made more certain by each other term
     stated near it (1 - the product of 1 - each, a term counting less the farther it stands,
     nothing from FAR words away), and at most POOL_CAP times the strongest: many words deep
-    in the body still make a weak case."""
+    in the body still make a weak case. A term met only inside words already counted
+    ("candidate" within "presidential candidate") is the same evidence, and adds nothing."""
     if len(terms) == 1:
         return terms[0][0]
     terms = sorted(terms, key=lambda t: -t[0])
     best, anchor = terms[0]
     line = sorted(offsets[p[0]] + p[1] for p in anchor)
+    covered = _words(anchor, offsets)
     missing = 1 - best
     for value, found in terms[1:]:
+        words = _words(found, offsets)
+        if words <= covered:
+            continue
+        covered |= words
         gap = _nearest(sorted(offsets[p[0]] + p[1] for p in found), line)
         if gap < FAR:
             missing *= 1 - value * (1.0 if gap <= CLOSE else (FAR - gap) / (FAR - CLOSE))
     return min(1 - missing, POOL_CAP * best)
+
+
+def _words(found: list[Position], offsets: tuple[int, int, int]) -> set[int]:
+    """The words the mentions cover, numbered along one line (title, summary, content)."""
+    return {offsets[p[0]] + word for p in found for word in range(p[1], p[2])}
 
 
 def together(parts: Sequence[Collection[Position]], offsets: tuple[int, int, int]) -> float:

@@ -15,7 +15,7 @@ from operator import itemgetter
 
 import ahocorasick
 
-from .evidence import Scorer, compile_scorer, together, weight
+from .evidence import Scorer, compile_scorer, mention_weight, together
 from .explanation import ClauseExplanation, Explanation, TermHit, snippet
 from .query import FIELDS, And, Near, Node, Not, Or, Term, terms
 from .query import anchored as anchored_node
@@ -288,13 +288,8 @@ class _Evaluator:
         left, right = self.eval(node.left), self.eval(node.right)
         if not left or not right:
             return None
-        close = [
-            p
-            for a in left
-            for b in right
-            if a[0] == b[0] and _gap(a, b) <= node.distance
-            for p in (a, b)
-        ]
+        near, distance = self.scan.near, node.distance
+        close = [p for a in left for b in right if near(a, b, distance) for p in (a, b)]
         return list(dict.fromkeys(close)) or None
 
     def hits_in(self, node: Node) -> tuple[TermHit, ...]:
@@ -318,7 +313,7 @@ class _Evaluator:
                         spans,
                         term.shown,
                         tuple(fields[index][a:b] for a, b in spans),
-                        tuple(round(weight(p), 2) for p in mentions),
+                        tuple(round(mention_weight(self.scan, p), 2) for p in mentions),
                     )
                 )
         return tuple(found)
@@ -363,8 +358,3 @@ def _selectivity(candidates: list[Term]) -> tuple[int, int]:
 
 def _conjuncts(node: Node) -> tuple[Node, ...]:
     return node.children if isinstance(node, And) else (node,)
-
-
-def _gap(a: Position, b: Position) -> int:
-    """Words strictly between two runs (0 when they touch or overlap)."""
-    return max(0, b[1] - a[2], a[1] - b[2])

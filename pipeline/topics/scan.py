@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from .analysis import stem
 from .folding import WORD, fold, word_list
+from .sentences import sentence_starts
 
 if TYPE_CHECKING:
     from .matcher import Document
@@ -160,6 +161,7 @@ class Scan:
     _positions: dict[int, list[Position]] = field(default_factory=dict)  # id(atom) -> ...
     _spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     _folded: dict[int, str] = field(default_factory=dict)
+    _sentences: dict[int, list[int]] = field(default_factory=dict)  # field -> sentence starts
 
     @property
     def lengths(self) -> tuple[int, int]:
@@ -197,6 +199,25 @@ class Scan:
             found.append((at, first, first + atom.words))
         self._positions[id(atom)] = found
         return found
+
+    def near(self, a: Position, b: Position, distance: int) -> bool:
+        """Whether two runs of words that do not overlap stand at most `distance` words
+        apart in one sentence of one field. Sentences are found only for pairs that are close
+        enough, in the few articles where a NEAR is asked about."""
+        if a[0] != b[0] or max(0, b[1] - a[2], a[1] - b[2]) > distance:
+            return False
+        if a[1] < b[2] and b[1] < a[2]:  # the same words cannot be both sides of a NEAR
+            return False
+        starts = self._sentences.get(a[0])
+        if starts is None:
+            starts = self._sentences[a[0]] = sentence_starts(self.document.fields[a[0]])
+        if not starts:
+            return True
+        first, second = sorted((a, b))
+        # one sentence when no sentence starts after the first run begins and by the second
+        return bisect_right(starts, self.char_span(first)[0]) == bisect_right(
+            starts, self.char_span(second)[0]
+        )
 
     def char_span(self, position: Position) -> tuple[int, int]:
         """Character offsets of a run of words. Folding keeps every character in place, so
