@@ -35,6 +35,8 @@ class AlertSetup:
     redactor: Redactor = field(default_factory=lambda: Redactor([]))
     # A Slack credential of the wrong form: its alerts are kept (pending) until it is fixed.
     problem: str | None = None
+    # Where operations notices go ("slack:#ops", "webhook", "console"); None: not sent.
+    ops_destination: str | None = None
 
     def drain(
         self, engine: Engine, settings: DrainSettings | None = None, **options: Any
@@ -86,6 +88,7 @@ def alert_setup(
         lease=timedelta(seconds=max(60.0, 6 * slack.timeout)),
         backfill_alerts=config.backfill.alerts,
         web_url=config.web.base_url,
+        rhythms={t.id: t.delivery for t in config.topics},
     )
     enabled = [t for t in topics if t.enabled]
     names = {t.id: t.name for t in topics}
@@ -101,22 +104,35 @@ def alert_setup(
         destinations = {topic_id: f"slack:{channel}" for topic_id, channel in channels.items()}
         wrong = token_problem(token)
         if wrong:
-            return _unusable(f"{token_key}: {wrong}", destinations, names, settings, redactor)
+            setup = _unusable(f"{token_key}: {wrong}", destinations, names, settings, redactor)
+            return _with_ops(setup, "slack", slack.ops_channel)
         sink: Sink = (
             WebApiSink(slack_client)
             if slack_client is not None
             else WebApiSink.with_token(token, base_url=slack.api_url, timeout=slack.timeout)
         )
-        return AlertSetup({"slack": sink}, destinations, names, settings, redactor)
+        setup = AlertSetup({"slack": sink}, destinations, names, settings, redactor)
+        return _with_ops(setup, "slack", slack.ops_channel)
     if webhook_url:
         destinations = {t.id: "webhook" for t in enabled}
         wrong = webhook_problem(webhook_url, slack.api_url)
         if wrong:
-            return _unusable(f"{webhook_key}: {wrong}", destinations, names, settings, redactor)
+            setup = _unusable(f"{webhook_key}: {wrong}", destinations, names, settings, redactor)
+            return _with_ops(setup, "webhook", slack.ops_channel)
         sink = WebhookSink(webhook_url, timeout=slack.timeout)
-        return AlertSetup({"webhook": sink}, destinations, names, settings, redactor)
+        setup = AlertSetup({"webhook": sink}, destinations, names, settings, redactor)
+        return _with_ops(setup, "webhook", slack.ops_channel)
     sinks: dict[str, Sink] = {"console": ConsoleSink(console)}
-    return AlertSetup(sinks, {t.id: "console" for t in enabled}, names, settings, redactor)
+    setup = AlertSetup(sinks, {t.id: "console" for t in enabled}, names, settings, redactor)
+    return _with_ops(setup, "console", slack.ops_channel)
+
+
+def _with_ops(setup: AlertSetup, sink: str, ops_channel: str | None) -> AlertSetup:
+    """Operations notices go where the alerts go: the ops channel with a bot token; the
+    webhook's own channel or the terminal otherwise. None when `slack.ops_channel` is unset."""
+    if ops_channel:
+        setup.ops_destination = f"slack:{ops_channel}" if sink == "slack" else sink
+    return setup
 
 
 def _first(*candidates: tuple[str, str | None]) -> tuple[str, str | None]:

@@ -14,14 +14,16 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Table
+
+from pipeline.rhythm import IMMEDIATE, Rhythm
 
 from . import outbox
-from .message import render_alert, render_digest, render_follow_up
+from .message import render_alert, render_digest, render_follow_up, render_scheduled_digest
 from .records import Alert, Delivery, DrainReport, SlackMessage
 from .slack import HistoryUnavailable, Sink
 
@@ -40,6 +42,7 @@ class DrainSettings:
     lease: timedelta = timedelta(minutes=10)
     backfill_alerts: str = "digest"  # "digest", "none" or "live" (see outbox.enqueue)
     web_url: str | None = None  # the newswatch pages, for the "Open in newswatch" button
+    rhythms: Mapping[str, Rhythm] = field(default_factory=dict)  # topic id -> its delivery
 
 
 def sink_for(sinks: Mapping[str, Sink], destination: str) -> Sink | None:
@@ -111,6 +114,8 @@ class _Drain:
     worker: str
     now: Callable[[], datetime]
     sleep: Callable[[float], None]
+    table: Table = outbox.ALERTS  # or the notices', whose messages carry kind "notice"
+    kind: str = "alert"
 
     def send_all(self, messages: list[tuple[str, SlackMessage, list[Alert]]]) -> None:
         """Send the planned messages, one channel's queue at a time: always a channel that is
@@ -151,14 +156,15 @@ class _Drain:
         """Claim the message's alerts and drop those already in Slack; what is left to send,
         planned again (one digest, or one message each)."""
         members = item.members
-        if not outbox.claim(self.engine, [a.id for a in members], self.now(), self.worker):
+        ids = [a.id for a in members]
+        if not outbox.claim(self.engine, ids, self.now(), self.worker, self.table):
             return []  # another drain took them
         tried = [a for a in members if a.attempts > 0]
         if tried and sink.can_reconcile:
             channel = destination_channel(item.destination)
             try:
                 found = sink.find_sent(
-                    channel, [a.id for a in tried], min(a.created_at for a in tried)
+                    channel, [a.id for a in tried], min(a.created_at for a in tried), self.kind
                 )
             # If history cannot be read, posting again risks a duplicate; waiting does not.
             except Exception as error:
@@ -171,6 +177,8 @@ class _Drain:
                 members = [a for a in members if a.id not in found]
         if len(members) == len(item.members):
             return [_Message(item.destination, item.message, members, claimed=True)]
+        if not members:
+            return []
         return [
             _Message(destination, message, group, claimed=True)
             for destination, message, group in plan(members, self.settings)
@@ -181,8 +189,8 @@ class _Drain:
         by_message = sorted(alerts, key=lambda a: found[a.id])
         for (channel, ts), group in groupby(by_message, key=lambda a: found[a.id]):
             ids = [a.id for a in group]
-            outbox.mark_sent(self.engine, ids, channel, ts, self.now())
-            log.info("alert(s) %s were already in Slack; not sent again", ids)
+            outbox.mark_sent(self.engine, ids, channel, ts, self.now(), self.table)
+            log.info("%s(s) %s were already in Slack; not sent again", self.kind, ids)
         self.report.reconciled += len(alerts)
 
     def _post(self, sink: Sink, destination: str, send: Callable[[], Delivery]) -> Delivery:
@@ -225,9 +233,9 @@ class _Drain:
         for item in queue:
             ids = [a.id for a in item.members]
             if item.claimed:
-                outbox.mark_retry(self.engine, ids, error, until)
+                outbox.mark_retry(self.engine, ids, error, until, self.table)
             else:
-                outbox.postpone(self.engine, ids, error, until)
+                outbox.postpone(self.engine, ids, error, until, self.table)
             self.report.retrying += len(ids)
         log.warning("%s", error)
 
@@ -235,25 +243,25 @@ class _Drain:
         ids = [a.id for a in members]
         moment = self.now()
         if delivery.outcome == "sent":
-            outbox.mark_sent(self.engine, ids, delivery.channel, delivery.ts, moment)
+            outbox.mark_sent(self.engine, ids, delivery.channel, delivery.ts, moment, self.table)
             self.report.sent += len(ids)
-            self.report.digests += len(ids) > 1
+            self.report.digests += len(ids) > 1 or members[0].delivery == "digest"
             return
         error = delivery.error or "unknown error"
         attempts = max(a.attempts for a in members) + 1
         if delivery.outcome == "failed" or attempts >= self.settings.max_attempts:
             if delivery.outcome != "failed":
                 error = f"gave up after {attempts} attempts: {error}"
-            outbox.mark_failed(self.engine, ids, error)
+            outbox.mark_failed(self.engine, ids, error, self.table)
             self.report.failed += len(ids)
-            self.report.errors.append(f"alert(s) {ids} failed: {error}")
-            log.error("alert(s) %s failed: %s", ids, error)
+            self.report.errors.append(f"{self.kind}(s) {ids} failed: {error}")
+            log.error("%s(s) %s failed: %s", self.kind, ids, error)
             return
         delay = min(FIRST_RETRY * 2 ** (attempts - 1), self.settings.max_backoff)
         delay = max(delay, delivery.retry_after or 0.0)
-        outbox.mark_retry(self.engine, ids, error, moment + timedelta(seconds=delay))
+        outbox.mark_retry(self.engine, ids, error, moment + timedelta(seconds=delay), self.table)
         self.report.retrying += len(ids)
-        log.warning("alert(s) %s will be retried in %.0fs: %s", ids, delay, error)
+        log.warning("%s(s) %s will be retried in %.0fs: %s", self.kind, ids, delay, error)
 
     def follow_up(self, alert: Alert) -> None:
         """Tell a sent alert's thread that another outlet ran the story (at most once)."""
@@ -288,26 +296,34 @@ def drain(
 ) -> DrainReport:
     """Enqueue new matches, then send everything due. Returns what happened."""
     report = DrainReport()
-    outbox.enqueue(engine, destinations, now(), settings.backfill_alerts)
+    outbox.enqueue(engine, destinations, now(), settings.backfill_alerts, settings.rhythms)
     recovered = outbox.recover_stale(engine, now(), settings.lease)
     if recovered:
         log.warning(
             "%d alert(s) were left 'sending' by a drain that stopped; checking them", recovered
         )
-    state = _Drain(
-        engine,
-        sinks,
-        settings,
-        report,
-        _Pacer(settings.min_interval, now),
-        outbox.worker_name(),
-        now,
-        sleep,
-    )
+    state = sender(engine, sinks, settings, report, now=now, sleep=sleep)
     state.send_all(plan(outbox.due_alerts(engine, now(), topic_names), settings))
     for alert in outbox.due_follow_ups(engine, topic_names):
         state.follow_up(alert)
     return report
+
+
+def sender(
+    engine: Engine,
+    sinks: Mapping[str, Sink],
+    settings: DrainSettings,
+    report: DrainReport,
+    *,
+    now: Callable[[], datetime],
+    sleep: Callable[[float], None],
+    table: Table = outbox.ALERTS,
+    kind: str = "alert",
+) -> _Drain:
+    """What sends a drain's messages, for the rows of `table` (alerts, or notices)."""
+    pacer = _Pacer(settings.min_interval, now)
+    worker = outbox.worker_name()
+    return _Drain(engine, sinks, settings, report, pacer, worker, now, sleep, table, kind)
 
 
 def plan(
@@ -315,13 +331,23 @@ def plan(
 ) -> list[tuple[str, SlackMessage, list[Alert]]]:
     """The messages a drain sends: one per alert, or one digest for a topic with more than
     `digest_after` alerts for one destination. Backfilled history always goes out as one
-    digest per topic and destination, so a backfill never floods a channel."""
+    digest per topic and destination, so a backfill never floods a channel; so does a digest
+    topic's due alerts, as its scheduled digest."""
     messages = []
-    ordered = sorted(alerts, key=lambda a: (a.destination, a.topic_id, a.origin, a.id))
-    key = lambda a: (a.destination, a.topic_id, a.origin)  # noqa: E731
-    for (destination, _, origin), group in groupby(ordered, key=key):
+    key = lambda a: (a.destination, a.topic_id, a.origin, a.delivery == "digest")  # noqa: E731
+    ordered = sorted(alerts, key=lambda a: (*key(a), a.id))
+    for (destination, topic_id, origin, scheduled), group in groupby(ordered, key=key):
         batch = list(group)
-        if origin == "backfill" or len(batch) > settings.digest_after:
+        if scheduled:
+            rhythm = settings.rhythms.get(topic_id, IMMEDIATE)
+            digest = render_scheduled_digest(
+                batch[0].topic_name,
+                batch,
+                rhythm=rhythm.describe() if rhythm.is_digest else "digest",
+                web_url=settings.web_url,
+            )
+            messages.append((destination, digest, batch))
+        elif origin == "backfill" or len(batch) > settings.digest_after:
             digest = render_digest(
                 batch[0].topic_name,
                 batch,
@@ -346,6 +372,6 @@ def preview(
     """What a drain would send now, changing nothing (for --dry-run)."""
     moment = datetime.now(UTC)
     waiting = outbox.waiting_matches(
-        engine, destinations, topic_names, moment, settings.backfill_alerts
+        engine, destinations, topic_names, moment, settings.backfill_alerts, settings.rhythms
     )
     return plan(outbox.due_alerts(engine, moment, topic_names) + waiting, settings)

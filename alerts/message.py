@@ -27,6 +27,7 @@ CONTEXT_LIMIT = 2000  # one text element in a context block
 BLOCK_LIMIT = 50  # blocks in one message
 FALLBACK_LIMIT = 3000  # the top-level text; Slack truncates past 40,000 but notifications are short
 DIGEST_ITEMS = 40  # articles listed in one digest before "and N more"
+DIGEST_STORIES = 10  # stories shown in full (with their why) in a scheduled digest
 ACTIONS_BLOCK = "newswatch_actions"  # the buttons; the interactivity handler looks for these ids
 FEEDBACK_BLOCK = "newswatch_feedback"  # where a click's outcome is shown ("Marked ... by @ana")
 BUTTON_VALUE_LIMIT = 2000
@@ -91,14 +92,14 @@ def why(explanation: dict[str, Any]) -> str:
 
 
 def _mrkdwn(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": _fit(text, limit), "verbatim": True}
+    return {"type": "mrkdwn", "text": fit(text, limit), "verbatim": True}
 
 
-def _section(text: str) -> dict[str, Any]:
+def section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": _mrkdwn(text, SECTION_LIMIT)}
 
 
-def _fit(text: str, limit: int) -> str:
+def fit(text: str, limit: int) -> str:
     """Truncate mrkdwn without leaving half an entity ("&am") at the end."""
     return _PARTIAL_ENTITY.sub("…", truncate(text, limit))
 
@@ -139,8 +140,8 @@ def render_alert(alert: Alert, *, web_url: str | None = None) -> SlackMessage:
                 "emoji": False,
             },
         },
-        _section(f"*{link(alert.url, truncate(title, 500))}*"),
-        _context(
+        section(f"*{link(alert.url, truncate(title, 500))}*"),
+        context(
             f"{source(alert)} · "
             f"{slack_date(alert.published_at, alert.published_at_missing)} · "
             f"score {alert.score:.2f}"
@@ -148,12 +149,12 @@ def render_alert(alert: Alert, *, web_url: str | None = None) -> SlackMessage:
     ]
     reason = why(alert.explanation)
     if reason:
-        blocks.append(_section(reason))
+        blocks.append(section(reason))
     if alert.also_reported_by:
-        blocks.append(_context(also_reported_by(alert.also_reported_by)))
+        blocks.append(context(also_reported_by(alert.also_reported_by)))
     blocks.append(actions([alert.id], f"{web_url}/alerts/{alert.id}" if web_url else None))
     fallback = f"[{escape(alert.topic_name)}] {feed_text(title)} ({feed_text(alert.feed_name)})"
-    return SlackMessage(_fit(fallback, FALLBACK_LIMIT), blocks, (alert.id,))
+    return SlackMessage(fit(fallback, FALLBACK_LIMIT), blocks, (alert.id,))
 
 
 def also_reported_by(copies: tuple[dict[str, Any], ...]) -> str:
@@ -161,7 +162,7 @@ def also_reported_by(copies: tuple[dict[str, Any], ...]) -> str:
     return f"Also reported by {len(outlets)} more outlet(s): " + ", ".join(outlets)
 
 
-def _context(text: str) -> dict[str, Any]:
+def context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [_mrkdwn(text, CONTEXT_LIMIT)]}
 
 
@@ -173,7 +174,7 @@ def render_follow_up(alert: Alert) -> SlackMessage:
         f"{feed_text(truncate(latest.get('title') or '', 300))} "
         f"({len(alert.also_reported_by) + 1} outlets so far)"
     )
-    return SlackMessage(_fit(text, FALLBACK_LIMIT), [_section(text)], (alert.id,))
+    return SlackMessage(fit(text, FALLBACK_LIMIT), [section(text)], (alert.id,))
 
 
 def render_digest(
@@ -199,18 +200,55 @@ def render_digest(
     chunk: list[str] = []
     for line in lines:  # pack lines into sections of at most SECTION_LIMIT characters
         if chunk and len("\n".join([*chunk, line])) > SECTION_LIMIT:
-            blocks.append(_section("\n".join(chunk)))
+            blocks.append(section("\n".join(chunk)))
             chunk = []
         chunk.append(line)
     if chunk:
-        blocks.append(_section("\n".join(chunk)))
+        blocks.append(section("\n".join(chunk)))
     if len(ordered) > DIGEST_ITEMS:
         more = len(ordered) - DIGEST_ITEMS
-        blocks.append(_context(f"…and {more} more"))
+        blocks.append(context(f"…and {more} more"))
     # Room for the buttons and, once someone clicks, the line saying what they did.
     blocks = blocks[: BLOCK_LIMIT - 2]
     open_url = f"{web_url}/topics/{quote(alerts[0].topic_id)}" if web_url and alerts else None
     blocks.append(actions([a.id for a in alerts], open_url))
     titles = "; ".join(feed_text(a.title) for a in ordered[:5])
     fallback = f"[{escape(topic_name)}] {len(alerts)} {what}: {titles}"
-    return SlackMessage(_fit(fallback, FALLBACK_LIMIT), blocks, tuple(a.id for a in alerts))
+    return SlackMessage(fit(fallback, FALLBACK_LIMIT), blocks, tuple(a.id for a in alerts))
+
+
+def render_scheduled_digest(
+    topic_name: str, alerts: list[Alert], *, rhythm: str, web_url: str | None = None
+) -> SlackMessage:
+    """A topic's scheduled digest: its stories best first (score, then newest), each with its
+    why and a link to every article that ran it, then how many more there were. It carries
+    every alert's id, shown or counted, so each one is accounted for by this message."""
+    ordered = sorted(alerts, key=lambda a: (-a.score, -a.published_at.timestamp(), a.id))
+    shown = ordered[:DIGEST_STORIES]
+    header = f"{topic_name}: {len(alerts)} {'story' if len(alerts) == 1 else 'stories'} ({rhythm})"
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": truncate(header, HEADER_LIMIT), "emoji": False},
+        }
+    ]
+    for rank, alert in enumerate(shown, 1):
+        lines = [
+            f"{rank}. *{link(alert.url, truncate(alert.title or '(untitled)', 300))}*",
+            f"{source(alert)} · {slack_date(alert.published_at, alert.published_at_missing)} · "
+            f"score {alert.score:.2f}",
+        ]
+        reason = why(alert.explanation)
+        if reason:
+            lines.append(reason)
+        blocks.append(section("\n".join(lines)))
+        if alert.also_reported_by:
+            blocks.append(context(also_reported_by(alert.also_reported_by)))
+    rest = len(ordered) - len(shown)
+    if rest:
+        blocks.append(context(f"…and {rest} more {'story' if rest == 1 else 'stories'}"))
+    open_url = f"{web_url}/topics/{quote(alerts[0].topic_id)}" if web_url and alerts else None
+    blocks.append(actions([a.id for a in alerts], open_url))
+    titles = "; ".join(feed_text(a.title) for a in shown[:5])
+    fallback = f"[{escape(topic_name)}] {len(alerts)} stories ({escape(rhythm)}): {titles}"
+    return SlackMessage(fit(fallback, FALLBACK_LIMIT), blocks, tuple(a.id for a in alerts))

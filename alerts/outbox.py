@@ -3,37 +3,50 @@
 An alert is owed once per (topic, story, destination); the unique key makes enqueueing
 idempotent across reruns, retries and backfills. Delivery moves an alert
 pending -> sending (claimed, committed before the message goes out) -> sent | pending (retry
-later) | failed (permanent). A claim is a compare-and-set, so two drains never send one alert.
+later) | failed (permanent), by the moves in `transitions` (shared with the notices). An alert
+of a digest topic waits, pending, for its digest's slot; one matched in its topic's quiet hours
+waits, pending and "held", until they end (pipeline/rhythm.py).
 """
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, func, select, update
+from sqlalchemy import Connection, Engine, Table, and_, case, func, select, update
 
+from pipeline.rhythm import IMMEDIATE, Rhythm
 from pipeline.store.database import insert_for
 from pipeline.store.labels import is_muted
-from pipeline.store.schema import AlertRow, ArticleRow, FeedRow, TopicMatchRow
+from pipeline.store.schema import ArticleRow, FeedRow, TopicMatchRow
 
 from .records import Alert
+from .transitions import (
+    ALERTS,
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    claim,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+    postpone,
+    recover_stale,
+    worker_name,
+)
 
-ALERTS = AlertRow.__table__
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 ENQUEUE_BATCH = 1000
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def enqueue(
-    engine: Engine, destinations: Mapping[str, str], now: datetime, backfill_alerts: str = "digest"
+    engine: Engine,
+    destinations: Mapping[str, str],
+    now: datetime,
+    backfill_alerts: str = "digest",
+    rhythms: Mapping[str, Rhythm] | None = None,
 ) -> int:
     """Turn matches not yet enqueued into alerts for their topic's destination; returns how
     many alerts are new. Matches of topics that are no longer configured are retired.
@@ -42,8 +55,10 @@ def enqueue(
     is added to that alert's "also reported by" (and, once the alert is sent, asks for a
     follow-up in its thread), never a second alert. A match on a backfilled article follows
     `backfill_alerts`: "digest" (an alert marked backfill, sent in a digest), "live" (an ordinary
-    alert) or "none" (no alert at all).
+    alert) or "none" (no alert at all). A live match follows its topic's rhythm (`rhythms`,
+    immediate when absent): see `delivery_of`.
     """
+    rhythms = rhythms or {}
     created = 0
     while True:
         with engine.begin() as connection:
@@ -57,6 +72,8 @@ def enqueue(
                     ArticleRow.title,
                     ArticleRow.url,
                     FeedRow.name.label("feed"),
+                    TopicMatchRow.score,
+                    TopicMatchRow.matched_at,
                 )
                 .join(ArticleRow, ArticleRow.id == TopicMatchRow.article_id)
                 .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
@@ -81,7 +98,8 @@ def enqueue(
                     ALERTS.c.topic_id, ALERTS.c.story_id, ALERTS.c.destination, ALERTS.c.article_id
                 )
                 rows_in = [
-                    _new_alert(row, destination, now, backfill_alerts) for row, destination in owed
+                    _new_alert(row, destination, now, backfill_alerts, rhythms)
+                    for row, destination in owed
                 ]
                 inserted = {tuple(r) for r in connection.execute(returned, rows_in)}  # type: ignore[misc]
                 created += len(inserted)
@@ -95,8 +113,27 @@ def enqueue(
             )
 
 
-def _new_alert(row, destination: str, now: datetime, backfill_alerts: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def delivery_of(
+    rhythm: Rhythm, matched_at: datetime, score: float, now: datetime
+) -> tuple[str, datetime]:
+    """How a live match's alert goes out, and not before when: in the digest of the first slot
+    after the match; held to the end of quiet hours (unless urgent); else now."""
+    if rhythm.is_digest:
+        return "digest", rhythm.next_slot(matched_at)
+    quiet_until = rhythm.quiet_until(now)
+    if quiet_until is not None and not rhythm.breaks_through(score):
+        return "held", quiet_until
+    return "immediate", now
+
+
+def _new_alert(  # type: ignore[no-untyped-def]
+    row, destination: str, now: datetime, backfill_alerts: str, rhythms: Mapping[str, Rhythm]
+) -> dict[str, object]:
     backfilled = row.origin == "backfill" and backfill_alerts == "digest"
+    delivery, due = "immediate", now
+    if row.origin != "backfill":
+        rhythm = rhythms.get(row.topic_id, IMMEDIATE)
+        delivery, due = delivery_of(rhythm, row.matched_at, row.score, now)
     return {
         "topic_id": row.topic_id,
         "story_id": row.story_id,
@@ -106,7 +143,8 @@ def _new_alert(row, destination: str, now: datetime, backfill_alerts: str) -> di
         "status": PENDING,
         "attempts": 0,
         "created_at": now,
-        "next_attempt_at": now,
+        "next_attempt_at": due,
+        "delivery": delivery,
         "also_reported_by": [],
         "needs_follow_up": False,
     }
@@ -163,39 +201,6 @@ def release_follow_up(engine: Engine, alert_id: int) -> None:
         )
 
 
-def recover_stale(engine: Engine, now: datetime, lease: timedelta) -> int:
-    """Return alerts stuck in `sending` to `pending`: their drain died (its lease ran out, or
-    it ran on this host and its process is gone). They keep their attempt count, so the next
-    send first looks for the message in Slack instead of posting blindly."""
-    with engine.begin() as connection:
-        stuck = connection.execute(
-            select(ALERTS.c.id, ALERTS.c.claimed_at, ALERTS.c.claimed_by).where(
-                ALERTS.c.status == SENDING
-            )
-        ).all()
-        dead = [row.id for row in stuck if row.claimed_at < now - lease or _gone(row.claimed_by)]
-        if dead:
-            connection.execute(
-                update(ALERTS)
-                .where(ALERTS.c.id.in_(dead), ALERTS.c.status == SENDING)
-                .values(status=PENDING, next_attempt_at=now, claimed_by=None)
-            )
-    return len(dead)
-
-
-def _gone(claimed_by: str | None) -> bool:
-    host, _, pid = (claimed_by or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 # What an alert shows of its article and match; read back by `_shown`.
 _SHOWN = (
     ArticleRow.title,
@@ -228,6 +233,7 @@ def _alert_query():  # type: ignore[no-untyped-def]
             ALERTS.c.destination,
             ALERTS.c.attempts,
             ALERTS.c.origin,
+            ALERTS.c.delivery,
             ALERTS.c.created_at,
             ALERTS.c.slack_channel,
             ALERTS.c.slack_ts,
@@ -254,6 +260,7 @@ def _alert(row, topic_names: Mapping[str, str]) -> Alert:  # type: ignore[no-unt
         destination=row.destination,
         attempts=row.attempts,
         origin=row.origin,
+        delivery=row.delivery,
         created_at=row.created_at,
         also_reported_by=tuple(row.also_reported_by or ()),
         slack_channel=row.slack_channel,
@@ -281,12 +288,21 @@ def waiting_matches(
     topic_names: Mapping[str, str],
     now: datetime,
     backfill_alerts: str = "digest",
+    rhythms: Mapping[str, Rhythm] | None = None,
 ) -> list[Alert]:
     """Matches not yet enqueued, as the alerts `enqueue` will make of them (id 0), for dry runs:
     one per story and destination (later copies listed as also reported by), none for a story
-    that already has its alert, and the backfill policy applied."""
+    that already has its alert, the backfill policy applied, and none that its topic's rhythm
+    would not send now (a digest not yet due, quiet hours)."""
+    rhythms = rhythms or {}
     query = (
-        select(TopicMatchRow.topic_id, ArticleRow.story_id, ArticleRow.origin, *_SHOWN)
+        select(
+            TopicMatchRow.topic_id,
+            ArticleRow.story_id,
+            ArticleRow.origin,
+            TopicMatchRow.matched_at,
+            *_SHOWN,
+        )
         .join(ArticleRow, ArticleRow.id == TopicMatchRow.article_id)
         .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
         .where(TopicMatchRow.enqueued_at.is_(None), ArticleRow.story_id.is_not(None))
@@ -309,6 +325,12 @@ def waiting_matches(
         key = (row.topic_id, row.story_id, destination)
         if key in owed:
             continue
+        delivery = "immediate"
+        if not backfilled:
+            rhythm = rhythms.get(row.topic_id, IMMEDIATE)
+            delivery, due = delivery_of(rhythm, row.matched_at, row.score, now)
+            if due > now:
+                continue
         first = alerts.get(key)
         if first is not None:
             copy = {"feed": row.name, "title": row.title, "url": row.url}
@@ -322,64 +344,10 @@ def waiting_matches(
             attempts=0,
             origin="backfill" if backfilled and backfill_alerts == "digest" else "live",
             created_at=now,
+            delivery=delivery,
             **_shown(row),
         )
     return list(alerts.values())
-
-
-def claim(engine: Engine, ids: Sequence[int], now: datetime, worker: str) -> bool:
-    """Move these alerts from pending to sending, all or none; False when another drain got
-    there first. Committed before anything is sent."""
-    with engine.begin() as connection:
-        claimed = connection.execute(
-            update(ALERTS)
-            .where(ALERTS.c.id.in_(ids), ALERTS.c.status == PENDING)
-            .values(
-                status=SENDING,
-                attempts=ALERTS.c.attempts + 1,
-                claimed_at=now,
-                claimed_by=worker,
-            )
-        ).rowcount
-        if claimed != len(ids):
-            connection.rollback()
-            return False
-    return True
-
-
-def postpone(engine: Engine, ids: Sequence[int], reason: str, at: datetime) -> None:
-    """Pending alerts not tried in this drain (their channel is rate limited) wait until `at`."""
-    with engine.begin() as connection:
-        connection.execute(
-            update(ALERTS)
-            .where(ALERTS.c.id.in_(ids), ALERTS.c.status == PENDING)
-            .values(next_attempt_at=at, last_error=reason)
-        )
-
-
-def mark_sent(
-    engine: Engine, ids: Sequence[int], channel: str | None, ts: str | None, now: datetime
-) -> None:
-    _finish(
-        engine, ids, status=SENT, sent_at=now, slack_channel=channel, slack_ts=ts, last_error=None
-    )
-
-
-def mark_retry(engine: Engine, ids: Sequence[int], error: str, at: datetime) -> None:
-    _finish(engine, ids, status=PENDING, next_attempt_at=at, last_error=error)
-
-
-def mark_failed(engine: Engine, ids: Sequence[int], error: str) -> None:
-    _finish(engine, ids, status=FAILED, last_error=error)
-
-
-def _finish(engine: Engine, ids: Sequence[int], **values: object) -> None:
-    with engine.begin() as connection:
-        connection.execute(
-            update(ALERTS)
-            .where(ALERTS.c.id.in_(ids), ALERTS.c.status == SENDING)
-            .values(claimed_by=None, **values)
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,6 +362,7 @@ class AlertLine:
     title: str
     when: datetime
     detail: str
+    delivery: str = "immediate"
 
 
 def list_alerts(engine: Engine, statuses: Sequence[str], limit: int) -> list[AlertLine]:
@@ -409,6 +378,7 @@ def list_alerts(engine: Engine, statuses: Sequence[str], limit: int) -> list[Ale
             when.label("when"),
             ALERTS.c.last_error,
             ALERTS.c.slack_ts,
+            ALERTS.c.delivery,
         )
         .join(ArticleRow, ArticleRow.id == ALERTS.c.article_id)
         .where(ALERTS.c.status.in_(statuses))
@@ -426,15 +396,17 @@ def list_alerts(engine: Engine, statuses: Sequence[str], limit: int) -> list[Ale
                 row.title,
                 row.when,
                 row.last_error or (f"ts {row.slack_ts}" if row.slack_ts else ""),
+                row.delivery,
             )
             for row in connection.execute(query)
         ]
 
 
-def count_by_status(engine: Engine) -> dict[str, int]:
+def count_by_status(engine: Engine, table: Table = ALERTS) -> dict[str, int]:
+    """How many alerts (or notices) stand in each status."""
     with engine.connect() as connection:
         rows = connection.execute(
-            select(ALERTS.c.status, func.count()).group_by(ALERTS.c.status)
+            select(table.c.status, func.count()).group_by(table.c.status)
         ).all()
     return {status: count for status, count in rows}
 

@@ -26,6 +26,7 @@ class Alert:
     score: float
     explanation: dict[str, Any]
     also_reported_by: tuple[dict[str, Any], ...] = ()  # other outlets' copies: feed, title, url
+    delivery: str = "immediate"  # or "digest" (its topic's scheduled digest) or "held" (quiet)
     slack_channel: str | None = None  # where it was posted, once sent
     slack_ts: str | None = None
 
@@ -34,15 +35,16 @@ class Alert:
 class SlackMessage:
     text: str  # the plain fallback: notifications, screen readers, old clients
     blocks: list[dict[str, Any]]
-    alert_ids: tuple[int, ...] = ()
+    alert_ids: tuple[int, ...] = ()  # or, for kind "notice", the notices' ids
+    kind: str = "alert"  # "alert" or "notice": which outbox table the ids are in
 
     @property
     def metadata(self) -> dict[str, Any]:
-        """Slack message metadata naming the alerts, so a drain that died after posting can
-        find its message in the channel's history instead of posting it again."""
+        """Slack message metadata naming the alerts (or notices), so a drain that died after
+        posting can find its message in the channel's history instead of posting it again."""
         return {
-            "event_type": "newswatch_alert",
-            "event_payload": {"alert_ids": list(self.alert_ids)},
+            "event_type": f"newswatch_{self.kind}",
+            "event_payload": {f"{self.kind}_ids": list(self.alert_ids)},
         }
 
 

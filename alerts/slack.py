@@ -147,10 +147,11 @@ class Sink(Protocol):
         ...
 
     def find_sent(
-        self, channel: str | None, alert_ids: Iterable[int], since: datetime
+        self, channel: str | None, alert_ids: Iterable[int], since: datetime, kind: str = "alert"
     ) -> dict[int, tuple[str, str]]:
-        """For each of these alerts found in the channel's history since `since`, the (channel
-        id, ts) of the message whose metadata names it. Raises `HistoryUnavailable`."""
+        """For each of these alerts (or notices, by `kind`) found in the channel's history since
+        `since`, the (channel id, ts) of the message whose metadata names it. Raises
+        `HistoryUnavailable`."""
         ...
 
 
@@ -236,13 +237,13 @@ class WebApiSink:
         return Delivery("retry", error=self._redact(f"Slack error: {code or status}"))
 
     def find_sent(
-        self, channel: str | None, alert_ids: Iterable[int], since: datetime
+        self, channel: str | None, alert_ids: Iterable[int], since: datetime, kind: str = "alert"
     ) -> dict[int, tuple[str, str]]:
-        """Each of these alerts that a message in the channel's history names in its metadata,
-        with that message's (channel id, ts). A message is evidence only for the alert ids it
-        carries: a digest found for one alert says nothing about alerts added since."""
+        """Each of these alerts (notices) that a message in the channel's history names in its
+        metadata, with that message's (channel id, ts). A message is evidence only for the ids
+        it carries: a digest found for one alert says nothing about alerts added since."""
         try:
-            return self._find_sent(channel, set(alert_ids), since)
+            return self._find_sent(channel, set(alert_ids), since, kind)
         except SlackApiError as error:
             code = error.response.get("error") if isinstance(error.response.data, dict) else None
             if code == "missing_scope":
@@ -257,7 +258,7 @@ class WebApiSink:
             raise HistoryUnavailable(_unexpected(error, self._redact)) from None
 
     def _find_sent(
-        self, channel: str | None, wanted: set[int], since: datetime
+        self, channel: str | None, wanted: set[int], since: datetime, kind: str
     ) -> dict[int, tuple[str, str]]:
         found: dict[int, tuple[str, str]] = {}
         channel_id = self._channel_id(channel)
@@ -275,9 +276,9 @@ class WebApiSink:
             )
             for message in response.get("messages", []):
                 metadata = message.get("metadata") or {}
-                if metadata.get("event_type") != "newswatch_alert":
+                if metadata.get("event_type") != f"newswatch_{kind}":
                     continue
-                carried = (metadata.get("event_payload") or {}).get("alert_ids") or []
+                carried = (metadata.get("event_payload") or {}).get(f"{kind}_ids") or []
                 for alert_id in wanted.intersection(carried):
                     found.setdefault(alert_id, (channel_id, message["ts"]))
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
@@ -357,7 +358,7 @@ class WebhookSink:
         return Delivery("failed", error="an incoming webhook cannot reply in a thread")
 
     def find_sent(
-        self, channel: str | None, alert_ids: Iterable[int], since: datetime
+        self, channel: str | None, alert_ids: Iterable[int], since: datetime, kind: str = "alert"
     ) -> dict[int, tuple[str, str]]:
         return {}
 
@@ -381,7 +382,7 @@ class ConsoleSink:
         return self.send(channel, message)
 
     def find_sent(
-        self, channel: str | None, alert_ids: Iterable[int], since: datetime
+        self, channel: str | None, alert_ids: Iterable[int], since: datetime, kind: str = "alert"
     ) -> dict[int, tuple[str, str]]:
         return {}
 

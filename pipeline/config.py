@@ -31,6 +31,7 @@ from pydantic import (
 
 from .errors import ConfigError
 from .redact import without_userinfo
+from .rhythm import Rhythm
 from .topics import Topic, TopicQueryError, compile_topic
 
 DEFAULT_CONFIG_PATH = Path("newswatch.yaml")
@@ -191,6 +192,7 @@ class TopicConfig(_Strict):
     threshold: float = Field(0.5, ge=0.0, le=1.0)
     enabled: bool = True
     slack: TopicSlackConfig | None = None
+    delivery: Rhythm = Rhythm()  # when its alerts go out (pipeline/rhythm.py)
 
 
 class SlackConfig(_Strict):
@@ -205,6 +207,8 @@ class SlackConfig(_Strict):
     # Takes the clicks over Socket Mode (`newswatch serve --socket-mode`); else SLACK_APP_TOKEN.
     app_token: SecretStr | None = None
     default_channel: str | None = None
+    # Where the health summary and stale-feed notes go (with a bot token); none when unset.
+    ops_channel: str | None = Field(None, min_length=1)
     api_url: str = "https://slack.com/api/"
     timeout: Duration = 10.0
     digest_after: int = Field(5, ge=1)  # more alerts than this for one topic in one drain: a digest

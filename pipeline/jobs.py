@@ -15,12 +15,14 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from alerts.destinations import alert_setup
+from alerts.ops import deliver_ops
 
 from . import store
 from .backfill import backfill
 from .config import Config, compile_topics, load_config
 from .config import database_url as resolve_database_url
 from .errors import NewswatchError
+from .health import check_health
 from .poll import due_feeds, poll
 from .records import FeedReport
 from .score import score_with
@@ -227,4 +229,33 @@ def backfill_window(
             }
             for r in reports
         ],
+    }
+
+
+def deliver(
+    config_path: str | None,
+    database_url: str | None,
+    *,
+    slack_client: WebClient | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Send what is due without scoring: digests whose slot has come, alerts whose quiet hours
+    are over, retries; then the operations notices (`slack.ops_channel`). At `now` when given
+    (tests), else the clock's."""
+    clock = (lambda: now) if now is not None else (lambda: datetime.now(UTC))
+    with opened(config_path, database_url) as (config, engine):
+        setup = alert_setup(config, compile_topics(config), slack_client=slack_client)
+        report = setup.drain(engine, now=clock)
+        ops = deliver_ops(engine, setup, check_health(engine, config, clock()).problems, now=clock)
+    if setup.problem:
+        raise AlertsNotSent(setup.problem)
+    return {
+        "sent": report.sent,
+        "digests": report.digests,
+        "reconciled": report.reconciled + ops.reconciled,
+        "retrying": report.retrying,
+        "failed": report.failed,
+        "notices_sent": ops.sent,
+        "notices_retrying": ops.retrying,
+        "errors": report.errors + ops.errors,
     }

@@ -76,9 +76,11 @@ def score_new_articles(
     story_window: timedelta = DEFAULT_WINDOW,
     batch_size: int = BATCH_SIZE,
     on_batch: Callable[[int], None] | None = None,
+    now: datetime | None = None,
 ) -> ScoreResult:
     """Place new articles in stories, then score every article not scored yet; returns how
-    many, and the matches stored. Stories come first: alerts are owed per story."""
+    many, and the matches stored (as matched at `now`, default the clock's). Stories come
+    first: alerts are owed per story."""
     assign_stories(engine, story_window)
     matcher = Matcher(topics)
     feeds = FeedBoilerplate(engine)
@@ -90,7 +92,7 @@ def score_new_articles(
             for m in passed_matches(matcher, feeds.document_for(article), article.id)
         ]
         result.new_matches += match_store.record_scores(
-            engine, [a.id for a in batch], matches, datetime.now(UTC)
+            engine, [a.id for a in batch], matches, now or datetime.now(UTC)
         )
         result.articles += len(batch)
         result.matches.extend(matches)
@@ -99,10 +101,10 @@ def score_new_articles(
     return result
 
 
-def score_with(engine: Engine, config: Config) -> ScoreResult:
+def score_with(engine: Engine, config: Config, now: datetime | None = None) -> ScoreResult:
     """`score_new_articles` with the config's topics and story window."""
     window = timedelta(seconds=config.stories.window)
-    return score_new_articles(engine, compile_topics(config), story_window=window)
+    return score_new_articles(engine, compile_topics(config), story_window=window, now=now)
 
 
 def backtest(

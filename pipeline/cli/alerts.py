@@ -12,10 +12,13 @@ from sqlalchemy import Engine
 from alerts import outbox
 from alerts.destinations import AlertSetup, alert_setup, install_redaction
 from alerts.drain import preview
+from alerts.ops import deliver_ops
 from alerts.records import DrainReport
 from alerts.slack import render_for_terminal
 
 from ..config import Config, compile_topics
+from ..health import check_health
+from ..rhythm import Rhythm
 from .app import (
     ConfigOption,
     DatabaseOption,
@@ -71,6 +74,19 @@ def run_drain(engine: Engine, setup: AlertSetup, *, dry_run: bool = False) -> Dr
     return report
 
 
+def run_ops(engine: Engine, setup: AlertSetup, config: Config) -> None:
+    """Check the watcher's health and send the operations notices that are due (when
+    slack.ops_channel is set)."""
+    if setup.ops_destination is None:
+        return
+    now = datetime.now(UTC)
+    problems = check_health(engine, config, now).problems
+    report = deliver_ops(engine, setup, problems, now=lambda: now)
+    out.print(f"ops: {report.sent} notice(s) sent, {report.retrying} to retry")
+    for error in report.errors:
+        out.print(error_line("ops error", error, style="red"), soft_wrap=True)
+
+
 @alerts_app.callback()
 @handles_errors
 def list_command(
@@ -80,10 +96,13 @@ def list_command(
     verbose: VerboseOption = 0,
     limit: Annotated[int, typer.Option(help="Rows per status.")] = 20,
 ) -> None:
-    """Pending and failed alerts, and the most recently sent."""
+    """Pending (and held: waiting for a digest or for quiet hours to end, until when) and
+    failed alerts, and the most recently sent."""
     if context.invoked_subcommand is not None:
         return
-    _, engine = load(config, database_url, verbose)
+    settings, engine = load(config, database_url, verbose)
+    rhythms = {t.id: t.delivery for t in settings.topics}
+    now = datetime.now(UTC)
     counts = outbox.count_by_status(engine)
     out.print(
         "outbox: "
@@ -113,17 +132,32 @@ def list_command(
         ):
             table.add_column(column)
         for row in rows:
+            state, detail = _state(row, rhythms.get(row.topic_id), now)
             table.add_row(
                 str(row.id),
                 row.topic_id,
                 row.destination,
-                row.status,
+                state,
                 str(row.attempts),
                 f"{row.when:%Y-%m-%d %H:%M}",
                 row.title,
-                row.detail,
+                detail,
             )
         out.print(table)
+
+
+def _state(row: outbox.AlertLine, rhythm: Rhythm | None, now: datetime) -> tuple[str, str]:
+    """The status shown, and its detail: an alert waiting for its digest or held by quiet
+    hours says so, and until when in its topic's time zone."""
+    if row.status != outbox.PENDING or row.delivery == "immediate" or row.when <= now:
+        return row.status, row.detail
+    zone = rhythm.zone if rhythm else UTC
+    until = (
+        f"until {row.when.astimezone(zone):%Y-%m-%d %H:%M} {rhythm.timezone if rhythm else 'UTC'}"
+    )
+    if row.delivery == "digest":
+        return "held: digest", f"{until} ({rhythm.describe()})" if rhythm else until
+    return "held: quiet hours", until
 
 
 @alerts_app.command("retry")

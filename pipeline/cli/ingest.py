@@ -58,8 +58,9 @@ def run_command(
         bool, typer.Option("--dry-run", help="Poll and score, but print the alerts, send none.")
     ] = False,
 ) -> None:
-    """The main job: poll the due feeds, store and score what is new, send the alerts."""
-    from .alerts import exit_if_unusable, run_drain, setup_for  # alerts imports this module
+    """The main job: poll the due feeds, store and score what is new, send the alerts and
+    whatever else is due (digests, alerts held by quiet hours, operations notices)."""
+    from .alerts import exit_if_unusable, run_drain, run_ops, setup_for  # imports this module
 
     settings, engine = load(config, database_url, verbose)
     # A topic without a channel stops the run before any work; a Slack credential of the wrong
@@ -68,6 +69,8 @@ def run_command(
     print_poll_summary(run_poll(settings, engine))
     print_score_summary(score_with(engine, settings), engine)
     run_drain(engine, setup, dry_run=dry_run)
+    if not dry_run:
+        run_ops(engine, setup, settings)
     exit_if_unusable(setup)
 
 

@@ -185,7 +185,23 @@ class TopicMatchRow(Base):
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class AlertRow(Base):
+class OutboxState:
+    """Where an owed message stands: the columns alerts/transitions.py moves, shared by the
+    alerts and the notices."""
+
+    status: Mapped[str] = mapped_column(Text, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    slack_channel: Mapped[str | None] = mapped_column(Text)
+    slack_ts: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertRow(OutboxState, Base):
     """The outbox: one row per topic, story and destination, whatever reruns, retries or
     backfills happen. Delivery moves it pending -> sending -> sent, or to failed."""
 
@@ -201,20 +217,28 @@ class AlertRow(Base):
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
     destination: Mapped[str] = mapped_column(Text)
     origin: Mapped[str] = mapped_column(Text, default="live")
-    status: Mapped[str] = mapped_column(Text, default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    claimed_by: Mapped[str | None] = mapped_column(Text)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    slack_channel: Mapped[str | None] = mapped_column(Text)
-    slack_ts: Mapped[str | None] = mapped_column(Text)
-    last_error: Mapped[str | None] = mapped_column(Text)
     # Later copies of the story from other outlets: [{"feed", "title", "url"}]. When the alert
     # was already sent, `needs_follow_up` asks the next drain for a thread reply.
     also_reported_by: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     needs_follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How it goes out (pipeline/rhythm.py): "immediate"; "digest", in its topic's digest due at
+    # next_attempt_at; "held" by quiet hours until next_attempt_at, then as an immediate alert.
+    delivery: Mapped[str] = mapped_column(Text, default="immediate", server_default="immediate")
+
+
+class NoticeRow(OutboxState, Base):
+    """A message to the operations channel (health summary, stale-feed note), owed once per
+    `key` and delivered like an alert: pending -> sending -> sent | failed."""
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("key"), Index(None, "status", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(Text)  # "ops-summary:2026-11-27", "stale-feed:<episode>"
+    kind: Mapped[str] = mapped_column(Text)
+    destination: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    blocks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
 
 
 class FetchLogRow(Base):

@@ -3,6 +3,7 @@ dags/ folder, and short retry delays. Set before anything imports Airflow."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -91,3 +92,16 @@ def asset_events() -> list[dict]:
         return [
             event.extra for event in session.scalars(select(AssetEvent).order_by(AssetEvent.id))
         ]
+
+
+def use_fake_slack(monkeypatch, fake) -> None:
+    """Slack credentials as a deployment gives them: the `slack_api_default` connection, aimed
+    at the fake Slack; none in the environment."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SLACK_API_DEFAULT",
+        json.dumps(
+            {"conn_type": "slack", "password": fake.token, "extra": {"base_url": fake.api_url}}
+        ),
+    )
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)

@@ -11,7 +11,7 @@ import pytest
 from tests.dags.conftest import DAGS
 
 DAG_FILES = sorted(p for p in DAGS.glob("newswatch_*.py") if p.name != "newswatch_common.py")
-EXPECTED = {"newswatch_poll", "newswatch_alerts", "newswatch_backfill"}
+EXPECTED = {"newswatch_poll", "newswatch_alerts", "newswatch_backfill", "newswatch_delivery"}
 
 
 def load(path):
@@ -30,7 +30,7 @@ def dags(airflow_db):
     return bag.dags
 
 
-def test_every_dag_file_imports_and_the_three_dags_exist(dags):
+def test_every_dag_file_imports_and_the_four_dags_exist(dags):
     assert set(dags) == EXPECTED
     assert {p.stem for p in DAG_FILES} == EXPECTED
 

@@ -3,7 +3,6 @@ credentials in the `slack_api_default` connection, the config path in an Airflow
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -11,7 +10,7 @@ from werkzeug import Response
 
 from tests import archive
 from tests.conftest import EXAMPLES
-from tests.dags.conftest import articles, asset_events, returned, states
+from tests.dags.conftest import articles, asset_events, returned, states, use_fake_slack
 
 TOPICS = """
 topics:
@@ -63,18 +62,7 @@ def world(request, tmp_path, feed_server, fake_slack, monkeypatch):
     database = f"sqlite:///{tmp_path / 'newswatch.db'}"
     monkeypatch.setenv("AIRFLOW_VAR_NEWSWATCH_CONFIG", str(config))
     monkeypatch.setenv("NEWSWATCH_DATABASE_URL", database)
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_SLACK_API_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "slack",
-                "password": fake_slack.token,
-                "extra": {"base_url": fake_slack.api_url},
-            }
-        ),
-    )
-    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
-    monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
+    use_fake_slack(monkeypatch, fake_slack)
     return database
 
 
