@@ -5,18 +5,11 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import Engine
 
-from .. import store
-from ..config import Config, load_config
-from ..config import database_url as resolve_database_url
-from ..poll import PollResult, poll
-from ..score import ScoreResult, score_with
 from ..text import printable
 from .app import (
     ConfigOption,
@@ -30,6 +23,13 @@ from .app import (
     out,
     setup_logging,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from ..config import Config
+    from ..poll import PollResult
+    from ..score import ScoreResult
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -60,7 +60,8 @@ def run_command(
     ] = False,
 ) -> None:
     """The main job: poll the due feeds, store and score what is new, send the alerts."""
-    from .alerts import exit_if_unusable, run_drain, setup_for  # alerts imports this module
+    from ..score import score_with
+    from .alerts import exit_if_unusable, run_drain, setup_for
 
     settings, engine = load(config, database_url, verbose)
     # A topic without a channel stops the run before any work; a Slack credential of the wrong
@@ -73,6 +74,8 @@ def run_command(
 
 
 def print_score_summary(result: ScoreResult, engine: Engine) -> None:
+    from .. import store
+
     out.print(
         f"scored {result.articles} new article(s) against the topics: "
         f"{len(result.matches)} match(es)",
@@ -92,6 +95,16 @@ def print_score_summary(result: ScoreResult, engine: Engine) -> None:
 def run_poll(
     config: Config, engine: Engine, *, force: bool = False, names: list[str] | None = None
 ) -> PollResult:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from ..poll import poll
+
     columns = (
         TextColumn("polling"),
         BarColumn(),
@@ -144,6 +157,8 @@ def feeds_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Show each configured feed's health."""
+    from .. import store
+
     settings, engine = load(config, database_url, verbose)
     health = store.feed_health(engine, [f.name for f in settings.feeds])
     known = {h.name for h in health}
@@ -199,6 +214,9 @@ def db_upgrade_command(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Apply the schema migrations."""
+    from .. import store
+    from ..config import database_url as resolve_database_url
+
     setup_logging(verbose)
     settings = _config_or_default(config)
     engine = store.connect(resolve_database_url(settings, database_url))
@@ -209,6 +227,8 @@ def db_upgrade_command(
 
 def _config_or_default(path: Path | None) -> Config:
     """`db upgrade` also works with only --database-url and no config file."""
+    from ..config import Config, load_config
+
     if (
         path is None
         and not os.environ.get("NEWSWATCH_CONFIG")
