@@ -12,7 +12,7 @@ import asyncio
 import email.utils
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,12 +91,15 @@ def is_local(url: str) -> bool:
 async def fetch_feeds(
     sources: Iterable[FeedSource],
     limits: FetchLimits,
-    on_result: Callable[[FeedSource, FetchOutcome], None] | None = None,
+    on_result: Callable[[FeedSource, FetchOutcome], Awaitable[None] | None] | None = None,
 ) -> list[tuple[FeedSource, FetchOutcome]]:
     """Fetch many feeds concurrently; a failure is returned as that feed's outcome, never raised.
 
-    `on_result` is called as each feed finishes (to store it and advance a progress bar); if it
-    raises, that is logged and the other feeds go on.
+    Without `on_result`, returns every outcome. With it, each outcome goes to `on_result` as
+    its feed finishes (to parse and store it, to advance a progress bar) and is not kept; if
+    `on_result` returns an awaitable, the feed keeps its place among the `concurrency` feeds in
+    flight until it is done (so parsing counts against the limit, which bounds the bodies held
+    in memory), but frees its host's slot. If it raises, that is logged and the others go on.
     """
     everyone = asyncio.Semaphore(limits.concurrency)
     per_host: dict[str, asyncio.Semaphore] = {}
@@ -107,29 +110,38 @@ async def fetch_feeds(
         async def one(source: FeedSource) -> None:
             host = urlsplit(source.url).hostname or ""
             host_slot = per_host.setdefault(host, asyncio.Semaphore(limits.per_host))
-            async with everyone, host_slot:
-                outcome: FetchOutcome
+            async with everyone:
+                async with host_slot:
+                    outcome = await _outcome(client, source, limits)
+                if on_result is None:
+                    results.append((source, outcome))
+                    return
                 try:
-                    outcome = await fetch_feed(client, source, limits)
-                except FetchError as error:
-                    outcome = error
-                except Exception as error:  # a bug or an httpx surprise must not stop the others
-                    log.debug("fetching feed %r raised", source.name, exc_info=True)
-                    outcome = FetchFailed(f"unexpected {without_userinfo(describe(error))}")
-            results.append((source, outcome))
-            if on_result is None:
-                return
-            try:
-                on_result(source, outcome)
-            except Exception:
-                log.exception("handling feed %r failed; going on with the others", source.name)
+                    handled = on_result(source, outcome)
+                    if handled is not None:
+                        await handled
+                except Exception:
+                    log.exception("handling feed %r failed; going on with the others", source.name)
 
         await asyncio.gather(*(one(source) for source in sources))
     return results
 
 
+async def _outcome(
+    client: httpx.AsyncClient, source: FeedSource, limits: FetchLimits
+) -> FetchOutcome:
+    try:
+        return await fetch_feed(client, source, limits)
+    except FetchError as error:
+        return error
+    except Exception as error:  # a bug or an httpx surprise must not stop the others
+        log.debug("fetching feed %r raised", source.name, exc_info=True)
+        return FetchFailed(f"unexpected {without_userinfo(describe(error))}")
+
+
 def fetch_one(source: FeedSource, limits: FetchLimits) -> FetchOutcome:
-    """Fetch a single feed synchronously (one Airflow mapped task fetches one feed)."""
+    """Fetch a single feed synchronously, outside a poll cycle: a backfill source's pages and
+    archives, one at a time. A failure is returned, never raised."""
     return asyncio.run(fetch_feeds([source], limits))[0][1]
 
 

@@ -1,4 +1,5 @@
-"""Feed state: the configured feeds, their validators, schedule, health and fetch log."""
+"""Feed state: the configured feeds, their validators, schedule and health (what each fetch
+changes is written by `fetches`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,9 @@ from datetime import datetime
 from sqlalchemy import Engine, select, update
 
 from ..config import FeedConfig
-from ..records import Article, FeedSource
-from .articles import insert_articles
+from ..records import FeedSource
 from .database import insert_for
-from .schema import FeedRow, FetchLogRow
+from .schema import FeedRow
 
 FEEDS = FeedRow.__table__
 
@@ -24,31 +24,6 @@ class ScheduledFeed:
 
     def is_due(self, now: datetime) -> bool:
         return self.next_fetch_at is None or self.next_fetch_at <= now
-
-
-@dataclass(frozen=True, slots=True)
-class FetchRecord:
-    """Everything one fetch attempt changes about its feed, written in one transaction."""
-
-    source: FeedSource
-    started_at: datetime
-    status: str
-    next_fetch_at: datetime
-    http_status: int | None = None
-    bytes: int | None = None
-    duration_ms: int | None = None
-    items_seen: int = 0
-    error: str | None = None
-    warning: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    moved_to: str | None = None
-    title: str | None = None
-    format: str | None = None
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status in ("ok", "not_modified")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,59 +102,6 @@ def sync_feeds(engine: Engine, feeds: Sequence[FeedConfig], now: datetime) -> li
 def _configured_urls(feed: FeedConfig) -> tuple[str, ...]:
     backfill_url = feed.backfill.url if feed.backfill is not None else None
     return (feed.url, backfill_url) if backfill_url else (feed.url,)
-
-
-def record_fetch(
-    engine: Engine, record: FetchRecord, articles: Sequence[Article] = ()
-) -> list[int]:
-    """Store the new articles, the feed's new state and a fetch-log row, atomically.
-
-    One transaction matters: if the new ETag were saved without the articles, the next poll
-    would get a 304 and those articles would be lost.
-    """
-    with engine.begin() as connection:
-        new_ids = insert_articles(connection, articles) if articles else []
-        values: dict[str, object] = {
-            "last_fetch_at": record.started_at,
-            "last_status": record.status,
-            "last_http_status": record.http_status,
-            "next_fetch_at": record.next_fetch_at,
-        }
-        if record.succeeded:
-            values.update(
-                last_success_at=record.started_at,
-                consecutive_failures=0,
-                last_error=None,
-                etag=record.etag,
-                last_modified=record.last_modified,
-            )
-            if record.status == "ok":
-                values["last_warning"] = record.warning
-            if record.moved_to:
-                values["url"] = record.moved_to
-            if record.title is not None:
-                values.update(title=record.title, format=record.format)
-        else:
-            values.update(
-                consecutive_failures=FeedRow.consecutive_failures + 1, last_error=record.error
-            )
-        connection.execute(update(FeedRow).where(FeedRow.id == record.source.id).values(values))
-        connection.execute(
-            insert_for(connection, FetchLogRow).values(
-                feed_id=record.source.id,
-                started_at=record.started_at,
-                url=record.source.url,
-                status=record.status,
-                http_status=record.http_status,
-                bytes=record.bytes,
-                duration_ms=record.duration_ms,
-                items_seen=record.items_seen,
-                items_new=len(new_ids),
-                error=record.error,
-                warning=record.warning,
-            )
-        )
-    return new_ids
 
 
 def feed_health(engine: Engine, names: Sequence[str] | None = None) -> list[FeedHealth]:
