@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 class PollResult:
     reports: list[FeedReport] = field(default_factory=list)
     not_due: int = 0
+    parse_pools: int = 0  # process pools the cycle started (1 for a big cycle, +1 per crash)
+    transactions: int = 0  # the writer's transactions (fewer than feeds when grouped)
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.reports if r.status == status)
@@ -100,15 +102,16 @@ def poll(
         return _failure(record.source, failure, datetime.now(UTC), config.fetch, record.http_status)
 
     with Writer(engine, written, store_failed) as writer:
-        asyncio.run(_cycle(sources, config.fetch, writer))
+        result.parse_pools = asyncio.run(_cycle(sources, config.fetch, writer))
+    result.transactions = writer.transactions
     result.reports.sort(key=lambda r: r.feed_name)
     return result
 
 
-async def _cycle(sources: Sequence[FeedSource], settings: FetchConfig, writer: Writer) -> None:
+async def _cycle(sources: Sequence[FeedSource], settings: FetchConfig, writer: Writer) -> int:
     """Fetch on the event loop, parse in the parser's processes, store in the writer's thread:
     the three overlap, and a feed being parsed holds its fetch slot (`fetch.concurrency`), which
-    bounds the documents held in memory."""
+    bounds the documents held in memory. Returns how many process pools were started."""
     limits = FetchLimits.from_config(settings)
     parser = Parser(len(sources), max_bytes=settings.max_bytes, max_items=settings.max_items)
 
@@ -118,6 +121,7 @@ async def _cycle(sources: Sequence[FeedSource], settings: FetchConfig, writer: W
 
     async with parser:
         await fetch_feeds(sources, limits, on_result=turn)
+    return parser.pools_started
 
 
 async def _read(
