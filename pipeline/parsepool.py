@@ -2,17 +2,19 @@
 thread.
 
 Parsing and cleaning a feed is CPU work in Python (lxml, feedparser, text cleaning); done in the
-fetching process it would leave one core idle and stall every fetch behind it. A cycle with at
-least `POOL_MIN_FEEDS` due feeds parses in a process pool with one worker per usable core,
-started once, at the cycle's first document (a cycle of 304s starts none), and shut down when
-the cycle ends. Smaller cycles parse in a thread: a pool's start (forking the workers and
-pickling every document there and back, ~0.05 s a cycle once the fork server is up, ~0.4 s for
-the fork server's own start, once per process) costs more than it saves on a few feeds.
+fetching process it would leave the other core idle and stall every fetch behind it. A cycle
+with at least `POOL_MIN_FEEDS` due feeds parses in a process pool with one worker per usable
+core, started once at the start of the cycle and shut down at its end. Smaller cycles parse in
+a thread, where a pool's cost (starting it, and pickling each document to a worker and its
+articles back) would outweigh what it saves on a few feeds.
 
-Workers fork from a fork server that has imported the parser once, so they start in
-milliseconds without inheriting the poller's threads and locks. A worker that dies (a crash
-inside a C parser, the OOM killer) breaks the pool; the documents in flight are then parsed
-again in a fresh pool, and a document that breaks it twice is that feed's `ParseFailed`.
+The workers are forked, before the cycle starts its writer thread and event loop: a fork
+starts in milliseconds with the parser already imported, and never re-runs the caller's main
+module (as spawned or fork-server workers do, which breaks a script or `python -m` without a
+main guard). Where fork does not exist, or a process may not have children (a daemon), parsing
+stays in a thread. A worker that dies (a crash inside a C parser, the OOM killer) breaks the
+pool: the documents in flight are parsed again in a fresh pool, and a document that breaks it
+twice is that feed's `ParseFailed`.
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ from .records import FetchedFeed, ParsedFeed
 
 log = logging.getLogger(__name__)
 
-# Due feeds from which a cycle parses in worker processes (measured in benchmarks/poll_scale.py:
-# at ~1 ms a small document, 24 documents pay for the pool's start; the README has figures).
+# Due feeds from which a cycle parses in worker processes. Forking two workers and the round
+# trips cost ~20-40 ms a cycle; a small document costs ~1-3 ms to parse and a news feed ~10-50
+# ms, so from about two dozen feeds the second core wins back more than the pool costs
+# (benchmarks/poll_scale.py and benchmarks/ingest.py measure both sides; see the README).
 POOL_MIN_FEEDS = 24
 
 
@@ -44,49 +48,49 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["pipeline.parse"])
-    return context
-
-
 class Parser:
-    """Parses one cycle's documents; `async with` it around the cycle."""
+    """Parses one cycle's documents; `with` it around the cycle, entered before any thread."""
 
     def __init__(self, due_feeds: int, *, max_bytes: int, max_items: int) -> None:
         self.workers = usable_cores()
-        self.in_processes = self.workers > 1 and due_feeds >= POOL_MIN_FEEDS
+        self.in_processes = (
+            self.workers > 1
+            and due_feeds >= POOL_MIN_FEEDS
+            and "fork" in multiprocessing.get_all_start_methods()
+        )
         self.pools_started = 0
         self._limits = {"max_bytes": max_bytes, "max_items": max_items}
         self._pool: ProcessPoolExecutor | None = None
 
     async def parse(self, fetched: FetchedFeed) -> ParsedFeed:
         """`read_document` elsewhere than on the event loop; raises what it raises."""
-        if self.in_processes:
-            for _ in range(2):
-                pool = self._running()
-                try:
-                    return await asyncio.wrap_future(
-                        pool.submit(read_document, fetched, **self._limits)
-                    )
-                except BrokenProcessPool:
-                    self._discard(pool)
-                except (OSError, AssertionError) as error:  # e.g. no children for a daemon
-                    log.warning("parsing in this process, not in a pool: %s", describe(error))
-                    self._discard(pool)
-                    self.in_processes = False
-                    break
-            else:
-                raise ParseFailed("the parser process died reading this document, twice")
-        return await asyncio.to_thread(read_document, fetched, **self._limits)
+        for _ in range(2):
+            pool = self._running()
+            if pool is None:
+                return await asyncio.to_thread(read_document, fetched, **self._limits)
+            try:
+                return await asyncio.wrap_future(
+                    pool.submit(read_document, fetched, **self._limits)
+                )
+            except BrokenProcessPool:
+                self._discard(pool)
+        raise ParseFailed("the parser process died reading this document, twice")
 
-    def _running(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=_context())
-            self.pools_started += 1
-        return self._pool
+    def _running(self) -> ProcessPoolExecutor | None:
+        """The pool, started (all its workers forked) if it is not; None to parse in a thread."""
+        if not self.in_processes or self._pool is not None:
+            return self._pool
+        pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+        try:
+            pool.submit(os.getpid).result()  # a forking pool starts every worker on first use
+        except (OSError, AssertionError, BrokenProcessPool) as error:  # e.g. a daemon's children
+            log.warning("parsing in a thread, not in worker processes: %s", describe(error))
+            pool.shutdown(wait=False)
+            self.in_processes = False
+            return None
+        self._pool = pool
+        self.pools_started += 1
+        return pool
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
         """Drop a broken pool (once, whichever of its documents notices first); the next
@@ -96,15 +100,16 @@ class Parser:
             pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
-    async def __aenter__(self) -> Parser:
+    def __enter__(self) -> Parser:
+        self._running()
         return self
 
-    async def __aexit__(
+    def __exit__(
         self,
         kind: type[BaseException] | None,
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
         if self._pool is not None:
-            await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

@@ -101,27 +101,29 @@ def poll(
         failure = StoreFailed(f"could not store the feed: {describe(error)}")
         return _failure(record.source, failure, datetime.now(UTC), config.fetch, record.http_status)
 
-    with Writer(engine, written, store_failed) as writer:
-        result.parse_pools = asyncio.run(_cycle(sources, config.fetch, writer))
-    result.transactions = writer.transactions
+    settings = config.fetch
+    # The parser forks its workers before the writer starts its thread (see parsepool).
+    parser = Parser(len(sources), max_bytes=settings.max_bytes, max_items=settings.max_items)
+    with parser, Writer(engine, written, store_failed) as writer:
+        asyncio.run(_cycle(sources, settings, parser, writer))
+    result.parse_pools, result.transactions = parser.pools_started, writer.transactions
     result.reports.sort(key=lambda r: r.feed_name)
     return result
 
 
-async def _cycle(sources: Sequence[FeedSource], settings: FetchConfig, writer: Writer) -> int:
+async def _cycle(
+    sources: Sequence[FeedSource], settings: FetchConfig, parser: Parser, writer: Writer
+) -> None:
     """Fetch on the event loop, parse in the parser's processes, store in the writer's thread:
     the three overlap, and a feed being parsed holds its fetch slot (`fetch.concurrency`), which
-    bounds the documents held in memory. Returns how many process pools were started."""
+    bounds the documents held in memory."""
     limits = FetchLimits.from_config(settings)
-    parser = Parser(len(sources), max_bytes=settings.max_bytes, max_items=settings.max_items)
 
     async def turn(source: FeedSource, outcome: FetchOutcome) -> None:
         record, articles = await _read(source, outcome, parser, settings)
         writer.put(record, articles)
 
-    async with parser:
-        await fetch_feeds(sources, limits, on_result=turn)
-    return parser.pools_started
+    await fetch_feeds(sources, limits, on_result=turn)
 
 
 async def _read(

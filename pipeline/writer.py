@@ -1,9 +1,9 @@
 """Storing a poll's outcomes without holding up its fetching: a writer thread takes each
 feed's turn from a queue and writes whatever has queued up in one transaction.
 
-When the database is quick, each turn is written as it arrives; when turns arrive faster than
-they are written, the next transaction takes all that waited (up to `MAX_GROUP`), so 304s and
-fetch-log rows go in groups. A group is all or nothing; if it fails, its turns are written one
+A transaction takes the turns that arrive within `GROUP_WAIT` of its first one, and all that
+queued while the previous one was written (up to `MAX_GROUP`), so 304s and fetch-log rows go in
+groups. A group is all or nothing; if it fails, its turns are written one
 by one, so that one feed's bad row (or a deadlock) is that feed's `store_error` and the others
 are stored. A process killed mid-group loses that uncommitted group whole: no ETag without
 its articles, and the next poll fetches those feeds again.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
 
@@ -27,6 +28,10 @@ from .store.fetches import Fetched
 log = logging.getLogger(__name__)
 
 MAX_GROUP = 250
+# How long a group waits for more turns after its first. Writing each turn as it comes would
+# take the GIL from the fetching thread for a transaction per feed (most of a cycle of 304s);
+# a tenth of a second is nothing to a feed's next poll, and the end of a cycle does not wait.
+GROUP_WAIT = 0.1
 _STOP = object()
 
 Written = Callable[[store.FetchRecord, list[int]], None]
@@ -70,9 +75,10 @@ class Writer:
             if first is _STOP:
                 return
             group = [first]
+            until = time.monotonic() + GROUP_WAIT
             while len(group) < MAX_GROUP:
                 try:
-                    more = self._queue.get_nowait()
+                    more = self._queue.get(timeout=max(0.0, until - time.monotonic()))
                 except queue.Empty:
                     break
                 if more is _STOP:
