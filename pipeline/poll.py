@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -86,6 +87,7 @@ def poll(
 
     `on_feed` is called with each feed's report once it is stored, from the writer's thread.
     """
+    started = time.monotonic()
     sources, not_due = due_feeds(engine, config, now=now, force=force, names=names)
     result = PollResult(not_due=not_due)
     if on_start is not None:
@@ -108,6 +110,13 @@ def poll(
         asyncio.run(_cycle(sources, settings, parser, writer))
     result.parse_pools, result.transactions = parser.pools_started, writer.transactions
     result.reports.sort(key=lambda r: r.feed_name)
+    log.info(
+        "%d feed(s) polled in %.2f s (parsed %s; stored in %d transaction(s))",
+        len(sources),
+        time.monotonic() - started,
+        f"in {parser.workers} worker processes" if parser.pools_started else "in a thread",
+        writer.transactions,
+    )
     return result
 
 

@@ -49,21 +49,20 @@ def sync_feeds(engine: Engine, feeds: Sequence[FeedConfig], now: datetime) -> li
     """
     with engine.begin() as connection:
         if feeds:
+            # Executemany of one cached statement, not one statement with a VALUES row per
+            # feed compiled afresh on every poll (a second's work at 5,000 feeds).
             connection.execute(
-                insert_for(connection, FeedRow)
-                .values(
-                    [
-                        {
-                            "name": f.name,
-                            "config_url": f.url,
-                            "url": f.url,
-                            "created_at": now,
-                            "consecutive_failures": 0,
-                        }
-                        for f in feeds
-                    ]
-                )
-                .on_conflict_do_nothing()
+                insert_for(connection, FeedRow).on_conflict_do_nothing(),
+                [
+                    {
+                        "name": f.name,
+                        "config_url": f.url,
+                        "url": f.url,
+                        "created_at": now,
+                        "consecutive_failures": 0,
+                    }
+                    for f in feeds
+                ],
             )
         rows = {
             row.name: row._asdict()
