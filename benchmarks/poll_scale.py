@@ -10,10 +10,10 @@ are served from 127.0.0.2, 127.0.0.3, ... by this process. For each concurrency,
 SQLite database, `newswatch poll --all` runs as a whole process (start-up included): the first
 cycle stores every article, the second finds every feed unchanged (all 304s). Both the
 process's wall time and the cycle's own (from its log line; the code before this change has
-none) are recorded: the process adds imports, reading the config and opening the database. Its
-peak memory
-is the largest sum of the resident sizes of the command and its children (the parse workers),
-sampled every 50 ms. With `--baseline`, the same runs use the code in that directory (e.g.
+none) are recorded: the process adds imports, reading the config and opening the database.
+Its peak memory is the largest sum of the resident sizes of the command and its children (the
+parse workers), sampled every 50 ms, as RSS and as PSS (pages shared with the forked workers
+counted once). With `--baseline`, the same runs use the code in that directory (e.g.
 `git archive ff337ff | tar -x -C /tmp/old`), side by side. Figures print and go to
 benchmarks/results/poll_scale.json.
 """
@@ -47,25 +47,30 @@ def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants."""
-    total, pending = 0, [pid]
+def tree_memory(pid: int) -> tuple[int, int]:
+    """Resident bytes of a process and all its descendants: (RSS, PSS). Forked parse workers
+    share most pages with their parent: RSS counts those in every process, PSS divides them."""
+    rss, pss, pending = 0, 0, [pid]
     while pending:
         current = pending.pop()
         try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
+            for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1]) * 1024
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1]) * 1024
             for task in Path(f"/proc/{current}/task").iterdir():
                 pending += [int(p) for p in (task / "children").read_text().split()]
         except (FileNotFoundError, ProcessLookupError):
             continue
-    return total
+    return rss, pss
 
 
-def run_poll(code: Path, config: Path, database: str) -> tuple[float, float | None, int]:
+def run_poll(
+    code: Path, config: Path, database: str
+) -> tuple[float, float | None, tuple[int, int]]:
     """`newswatch poll --all -v` with the code in `code`: (wall seconds of the process, seconds
-    of the cycle as it logs them if it does, peak tree RSS bytes)."""
+    of the cycle as it logs them if it does, peak tree (RSS, PSS) bytes)."""
     env = {**os.environ, "PYTHONPATH": str(code), "COLUMNS": "300"}
     command = [sys.executable, "-m", "pipeline.cli", "poll", "--all", "-v", "-c", str(config)]
     started = time.perf_counter()
@@ -77,13 +82,14 @@ def run_poll(code: Path, config: Path, database: str) -> tuple[float, float | No
         stderr=subprocess.PIPE,
         text=True,
     )
-    peak = 0
+    peak = (0, 0)
     done = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not done.wait(0.05):
-            peak = max(peak, tree_rss(process.pid))
+            rss, pss = tree_memory(process.pid)
+            peak = (max(peak[0], rss), max(peak[1], pss))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -127,7 +133,8 @@ def measure(code: Path, farm: feed_farm.FeedFarm, concurrency: int, args, work: 
         "concurrency": concurrency,
         "first_cycle_s": round(first, 1),
         "first_cycle_feeds_per_s": round(args.feeds / first),
-        "first_cycle_peak_rss_mb": round(first_rss / 2**20),
+        "first_cycle_peak_rss_mb": round(first_rss[0] / 2**20),
+        "first_cycle_peak_pss_mb": round(first_rss[1] / 2**20),
         "first_cycle_in_process_s": first_cycle,
         "all_304_cycle_s": round(second, 1),
         "all_304_feeds_per_s": round(args.feeds / second),
@@ -135,7 +142,8 @@ def measure(code: Path, farm: feed_farm.FeedFarm, concurrency: int, args, work: 
         "all_304_in_process_feeds_per_s": (
             round(args.feeds / second_cycle) if second_cycle else None
         ),
-        "all_304_peak_rss_mb": round(second_rss / 2**20),
+        "all_304_peak_rss_mb": round(second_rss[0] / 2**20),
+        "all_304_peak_pss_mb": round(second_rss[1] / 2**20),
         "articles_stored": articles,
         "load_average_before_after": [before, load()],
     }
@@ -169,7 +177,8 @@ def main() -> None:
                             f"{label:>30s} concurrency {concurrency:3d}: first cycle "
                             f"{figures['first_cycle_s']:6.1f} s "
                             f"({figures['first_cycle_feeds_per_s']:,} feeds/s, peak "
-                            f"{figures['first_cycle_peak_rss_mb']} MB), all-304 cycle "
+                            f"{figures['first_cycle_peak_rss_mb']} MB RSS, "
+                            f"{figures['first_cycle_peak_pss_mb']} MB PSS), all-304 cycle "
                             f"{figures['all_304_cycle_s']:5.1f} s "
                             f"({figures['all_304_feeds_per_s']:,} feeds/s, peak "
                             f"{figures['all_304_peak_rss_mb']} MB; the cycle alone "

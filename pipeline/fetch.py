@@ -9,10 +9,12 @@ size cap counted on the decoded body while it streams, so a gzip bomb stops earl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,11 +110,10 @@ async def fetch_feeds(
     async with _client(limits) as client:
 
         async def one(source: FeedSource) -> None:
-            host = urlsplit(source.url).hostname or ""
-            host_slot = per_host.setdefault(host, asyncio.Semaphore(limits.per_host))
             # The host's slot first: a feed waiting for its busy host must not hold one of the
             # `concurrency` slots, or feeds listed host by host would fetch one host at a time.
-            async with host_slot:
+            # Local files have no host to be polite to.
+            async with _host_slot(per_host, source, limits):
                 await everyone.acquire()
                 try:
                     outcome = await _outcome(client, source, limits)
@@ -126,6 +127,15 @@ async def fetch_feeds(
 
         await asyncio.gather(*(one(source) for source in sources))
     return results
+
+
+def _host_slot(
+    per_host: dict[str, asyncio.Semaphore], source: FeedSource, limits: FetchLimits
+) -> AbstractAsyncContextManager[object]:
+    if is_local(source.url):
+        return contextlib.nullcontext()
+    host = urlsplit(source.url).hostname or ""
+    return per_host.setdefault(host, asyncio.Semaphore(limits.per_host))
 
 
 async def _hand_over(
