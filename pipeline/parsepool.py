@@ -4,9 +4,10 @@ thread.
 Parsing and cleaning a feed is CPU work in Python (lxml, feedparser, text cleaning); done in the
 fetching process it would leave the other core idle and stall every fetch behind it. A cycle
 with at least `POOL_MIN_FEEDS` due feeds parses in a process pool with one worker per usable
-core, started once at the start of the cycle and shut down at its end. Smaller cycles parse in
-a thread, where a pool's cost (starting it, and pickling each document to a worker and its
-articles back) would outweigh what it saves on a few feeds.
+core, started once at the start of the cycle and shut down at its end; documents of at least
+`POOL_MIN_BYTES` go to it. Smaller cycles and smaller documents are parsed in a thread, where
+the pool's cost (starting it; for each document, the round trip to a worker and back) would
+outweigh what it saves.
 
 The workers are forked, before the cycle starts its writer thread and event loop: a fork
 starts in milliseconds with the parser already imported, and never re-runs the caller's main
@@ -32,11 +33,14 @@ from .records import FetchedFeed, ParsedFeed
 
 log = logging.getLogger(__name__)
 
-# Due feeds from which a cycle parses in worker processes. Forking two workers and the round
-# trips cost ~20-40 ms a cycle; a small document costs ~1-3 ms to parse and a news feed ~10-50
-# ms, so from about two dozen feeds the second core wins back more than the pool costs
-# (benchmarks/poll_scale.py and benchmarks/ingest.py measure both sides; see the README).
+# Due feeds from which a cycle starts worker processes: forking them costs ~10-30 ms, once.
 POOL_MIN_FEEDS = 24
+# Documents from which parsing goes to a worker. A task's round trip through the pool costs
+# the fetching process ~0.3-0.5 ms (queues, pickling, wake-ups); a 3 KB feed parses in ~0.5 ms
+# and a 200 KB news feed in ~10-40 ms, so small documents are parsed in a thread (lxml parses
+# without the GIL) and only bigger ones are worth the trip (benchmarks/poll_scale.py and
+# benchmarks/ingest.py; the README has the figures).
+POOL_MIN_BYTES = 16_384
 
 
 def usable_cores() -> int:
@@ -64,7 +68,7 @@ class Parser:
     async def parse(self, fetched: FetchedFeed) -> ParsedFeed:
         """`read_document` elsewhere than on the event loop; raises what it raises."""
         for _ in range(2):
-            pool = self._running()
+            pool = self._running() if len(fetched.body or b"") >= POOL_MIN_BYTES else None
             if pool is None:
                 return await asyncio.to_thread(read_document, fetched, **self._limits)
             try:

@@ -22,6 +22,7 @@ from pipeline.writer import MAX_GROUP, Writer
 from tests import feed_farm
 from tests.test_isolation import refuse_inserts_for
 
+ITEMS = 80
 needs_two_cores = pytest.mark.skipif(
     usable_cores() < 2, reason="a parse pool needs two cores (CI and this machine have them)"
 )
@@ -29,7 +30,8 @@ needs_two_cores = pytest.mark.skipif(
 
 @pytest.fixture
 def farm():
-    farm = feed_farm.start([POOL_MIN_FEEDS, POOL_MIN_FEEDS], items=20)
+    # ITEMS items make a document of ~25 KB, past POOL_MIN_BYTES: parsed in a worker.
+    farm = feed_farm.start([POOL_MIN_FEEDS, POOL_MIN_FEEDS], items=ITEMS)
     farm.prebuild()
     yield farm
     feed_farm.stop(farm)
@@ -51,7 +53,7 @@ def test_a_big_cycle_parses_in_one_pool_then_stores_its_304s(engine, farm):
     first = poll(engine, config)
     assert first.count("ok") == len(farm.feeds) == 2 * POOL_MIN_FEEDS
     assert first.parse_pools == 1
-    assert count(engine, ArticleRow) == len(first.new_article_ids) == 20 * len(farm.feeds)
+    assert count(engine, ArticleRow) == len(first.new_article_ids) == ITEMS * len(farm.feeds)
 
     second = poll(engine, config, force=True)
     assert second.count("not_modified") == len(farm.feeds) and second.new_article_ids == []
@@ -63,7 +65,7 @@ def test_a_small_cycle_parses_without_a_pool(engine, farm):
     config = config.model_copy(update={"feeds": config.feeds[: POOL_MIN_FEEDS - 1]})
     result = poll(engine, config)
     assert result.count("ok") == POOL_MIN_FEEDS - 1 and result.parse_pools == 0
-    assert count(engine, ArticleRow) == 20 * (POOL_MIN_FEEDS - 1)
+    assert count(engine, ArticleRow) == ITEMS * (POOL_MIN_FEEDS - 1)
 
 
 def worker_pids() -> list[int]:
@@ -93,7 +95,7 @@ def test_a_parser_process_killed_mid_cycle_loses_no_feed(engine, farm):
     assert killed, "the parser processes were found and killed"
     assert result.failed == 0 and result.count("ok") == len(farm.feeds)
     assert result.parse_pools >= 2, "a fresh pool parsed the documents in flight"
-    assert count(engine, ArticleRow) == 20 * len(farm.feeds)
+    assert count(engine, ArticleRow) == ITEMS * len(farm.feeds)
 
 
 def turns(engine, how_many: int, etag: str = '"v1"') -> list[tuple[store.FetchRecord, list]]:
