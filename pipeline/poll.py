@@ -2,7 +2,8 @@
 
 `poll` runs a whole cycle (the command line, and each Airflow shard) as three overlapping
 stages: fetching on an event loop (`fetch`), parsing off it (`parsepool`: worker processes on
-every core for a big cycle), storing in a writer thread in grouped transactions (`writer`).
+every core for a big cycle's bigger documents, a thread otherwise), storing in a writer thread
+in grouped transactions (`writer`).
 A feed that fails, whatever the reason, is recorded and reported; it never stops the others.
 """
 
@@ -111,10 +112,10 @@ def poll(
     result.parse_pools, result.transactions = parser.pools_started, writer.transactions
     result.reports.sort(key=lambda r: r.feed_name)
     log.info(
-        "%d feed(s) polled in %.2f s (parsed %s; stored in %d transaction(s))",
+        "%d feed(s) polled in %.2f s (%s; stored in %d transaction(s))",
         len(sources),
         time.monotonic() - started,
-        f"in {parser.workers} worker processes" if parser.pools_started else "in a thread",
+        f"a pool of {parser.workers} parse workers" if parser.pools_started else "no parse pool",
         writer.transactions,
     )
     return result
