@@ -13,9 +13,10 @@ The workers are forked, before the cycle starts its writer thread and event loop
 starts in milliseconds with the parser already imported, and never re-runs the caller's main
 module (as spawned or fork-server workers do, which breaks a script or `python -m` without a
 main guard). Where fork does not exist, or a process may not have children (a daemon), parsing
-stays in a thread. A worker that dies (a crash inside a C parser, the OOM killer) breaks the
-pool: the documents in flight are parsed again in a fresh pool, and a document that breaks it
-twice is that feed's `ParseFailed`.
+stays in a thread. A worker that dies (the OOM killer, a crash inside a C parser) breaks the
+pool: the documents in flight and the rest of the cycle are parsed in a thread, so no feed is
+lost (a document that crashes the parser itself would then take the process down, as it did
+before there were workers).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from .errors import ParseFailed, describe
+from .errors import describe
 from .parse import read_document
 from .records import FetchedFeed, ParsedFeed
 
@@ -67,17 +68,15 @@ class Parser:
 
     async def parse(self, fetched: FetchedFeed) -> ParsedFeed:
         """`read_document` elsewhere than on the event loop; raises what it raises."""
-        for _ in range(2):
-            pool = self._running() if len(fetched.body or b"") >= POOL_MIN_BYTES else None
-            if pool is None:
-                return await asyncio.to_thread(read_document, fetched, **self._limits)
+        pool = self._running() if len(fetched.body or b"") >= POOL_MIN_BYTES else None
+        if pool is not None:
             try:
                 return await asyncio.wrap_future(
                     pool.submit(read_document, fetched, **self._limits)
                 )
             except BrokenProcessPool:
-                self._discard(pool)
-        raise ParseFailed("the parser process died reading this document, twice")
+                self._abandon(pool)
+        return await asyncio.to_thread(read_document, fetched, **self._limits)
 
     def _running(self) -> ProcessPoolExecutor | None:
         """The pool, started (all its workers forked) if it is not; None to parse in a thread."""
@@ -95,13 +94,15 @@ class Parser:
         self.pools_started += 1
         return pool
 
-    def _discard(self, pool: ProcessPoolExecutor) -> None:
-        """Drop a broken pool (once, whichever of its documents notices first); the next
-        document starts a fresh one."""
+    def _abandon(self, pool: ProcessPoolExecutor) -> None:
+        """After a worker died: the rest of the cycle parses in a thread. The broken pool
+        cleans itself up; a fresh one is not forked, as its workers, forked from a process
+        whose threads are running, would inherit the broken pool's pipes and can hang its
+        clean-up (CPython 3.11)."""
         if self._pool is pool:
-            log.warning("a parser process died; parsing the documents in flight again")
-            pool.shutdown(wait=False, cancel_futures=True)
+            log.warning("a parse worker died; parsing the rest of this cycle in a thread")
             self._pool = None
+            self.in_processes = False
 
     def __enter__(self) -> Parser:
         self._running()
