@@ -9,10 +9,12 @@ size cap counted on the decoded body while it streams, so a gzip bomb stops earl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,12 +93,15 @@ def is_local(url: str) -> bool:
 async def fetch_feeds(
     sources: Iterable[FeedSource],
     limits: FetchLimits,
-    on_result: Callable[[FeedSource, FetchOutcome], None] | None = None,
+    on_result: Callable[[FeedSource, FetchOutcome], Awaitable[None] | None] | None = None,
 ) -> list[tuple[FeedSource, FetchOutcome]]:
     """Fetch many feeds concurrently; a failure is returned as that feed's outcome, never raised.
 
-    `on_result` is called as each feed finishes (to store it and advance a progress bar); if it
-    raises, that is logged and the other feeds go on.
+    Without `on_result`, returns every outcome. With it, each outcome goes to `on_result` as
+    its feed finishes (to parse and store it, to advance a progress bar) and is not kept; if
+    `on_result` returns an awaitable, the feed keeps its place among the `concurrency` feeds in
+    flight until it is done (so parsing counts against the limit, which bounds the bodies held
+    in memory), but frees its host's slot. If it raises, that is logged and the others go on.
     """
     everyone = asyncio.Semaphore(limits.concurrency)
     per_host: dict[str, asyncio.Semaphore] = {}
@@ -105,31 +110,66 @@ async def fetch_feeds(
     async with _client(limits) as client:
 
         async def one(source: FeedSource) -> None:
-            host = urlsplit(source.url).hostname or ""
-            host_slot = per_host.setdefault(host, asyncio.Semaphore(limits.per_host))
-            async with everyone, host_slot:
-                outcome: FetchOutcome
+            # The host's slot first: a feed waiting for its busy host must not hold one of the
+            # `concurrency` slots, or feeds listed host by host would fetch one host at a time.
+            # Local files have no host to be polite to.
+            async with _host_slot(per_host, source, limits):
+                await everyone.acquire()
                 try:
-                    outcome = await fetch_feed(client, source, limits)
-                except FetchError as error:
-                    outcome = error
-                except Exception as error:  # a bug or an httpx surprise must not stop the others
-                    log.debug("fetching feed %r raised", source.name, exc_info=True)
-                    outcome = FetchFailed(f"unexpected {without_userinfo(describe(error))}")
-            results.append((source, outcome))
-            if on_result is None:
-                return
+                    outcome = await _outcome(client, source, limits)
+                except BaseException:
+                    everyone.release()
+                    raise
             try:
-                on_result(source, outcome)
-            except Exception:
-                log.exception("handling feed %r failed; going on with the others", source.name)
+                await _hand_over(source, outcome, on_result, results)
+            finally:
+                everyone.release()
 
         await asyncio.gather(*(one(source) for source in sources))
     return results
 
 
+def _host_slot(
+    per_host: dict[str, asyncio.Semaphore], source: FeedSource, limits: FetchLimits
+) -> AbstractAsyncContextManager[object]:
+    if is_local(source.url):
+        return contextlib.nullcontext()
+    host = urlsplit(source.url).hostname or ""
+    return per_host.setdefault(host, asyncio.Semaphore(limits.per_host))
+
+
+async def _hand_over(
+    source: FeedSource,
+    outcome: FetchOutcome,
+    on_result: Callable[[FeedSource, FetchOutcome], Awaitable[None] | None] | None,
+    results: list[tuple[FeedSource, FetchOutcome]],
+) -> None:
+    if on_result is None:
+        results.append((source, outcome))
+        return
+    try:
+        handled = on_result(source, outcome)
+        if handled is not None:
+            await handled
+    except Exception:
+        log.exception("handling feed %r failed; going on with the others", source.name)
+
+
+async def _outcome(
+    client: httpx.AsyncClient, source: FeedSource, limits: FetchLimits
+) -> FetchOutcome:
+    try:
+        return await fetch_feed(client, source, limits)
+    except FetchError as error:
+        return error
+    except Exception as error:  # a bug or an httpx surprise must not stop the others
+        log.debug("fetching feed %r raised", source.name, exc_info=True)
+        return FetchFailed(f"unexpected {without_userinfo(describe(error))}")
+
+
 def fetch_one(source: FeedSource, limits: FetchLimits) -> FetchOutcome:
-    """Fetch a single feed synchronously (one Airflow mapped task fetches one feed)."""
+    """Fetch a single feed synchronously, outside a poll cycle: a backfill source's pages and
+    archives, one at a time. A failure is returned, never raised."""
     return asyncio.run(fetch_feeds([source], limits))[0][1]
 
 
@@ -188,9 +228,11 @@ async def _get(
         "GET", source.url, headers=headers, extensions={HOME: home}
     ) as response:
         _raise_for_status(response)
-        body = None
-        if response.status_code != 304:
-            body = await _read_capped(response, limits.max_bytes)
+        # A 304's (empty) body is read too: a response left unread closes its connection,
+        # and a cycle of 304s would then open a new connection for every feed.
+        body = await _read_capped(response, limits.max_bytes)
+        if response.status_code == 304:
+            body = None
     moved = bool(response.history) and all(
         r.status_code in PERMANENT_REDIRECTS for r in response.history
     )

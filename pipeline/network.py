@@ -64,10 +64,20 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def origin_of(url: str | httpx.URL) -> Origin | None:
     """(scheme, host, port) of an http(s) URL, ports defaulted; None for anything else."""
+    return _origin(url) if isinstance(url, httpx.URL) else _origin_of_text(url)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _origin_of_text(url: str) -> Origin | None:
+    # Cached: every feed's configured URLs are looked at on every poll, and parsing is costly.
     try:
-        parsed = httpx.URL(str(url))
+        parsed = httpx.URL(url)
     except httpx.InvalidURL:
         return None
+    return _origin(parsed)
+
+
+def _origin(parsed: httpx.URL) -> Origin | None:
     if parsed.scheme not in _DEFAULT_PORTS or not parsed.host:
         return None
     return parsed.scheme, parsed.host.lower(), parsed.port or _DEFAULT_PORTS[parsed.scheme]
@@ -245,23 +255,32 @@ class PolicyTransport(httpx.AsyncBaseTransport):
     def __init__(self, policy: NetworkPolicy, resolver: Resolver = resolve) -> None:
         self._policy = policy
         self._resolve = resolver
-        self._direct = httpx.AsyncHTTPTransport(verify=_ssl_context())
+        # One connection pool per configured origin: httpcore looks over every connection of a
+        # pool for each request, so one pool for all hosts costs more per request the more hosts
+        # a cycle fetches from (measured: ~1 ms a request at 32 connections).
+        self._direct: dict[Origin | None, httpx.AsyncHTTPTransport] = {}
         self._guarded = _GuardedHTTPTransport(GuardedBackend(policy, resolver))
         self._proxy_settings = urllib.request.getproxies_environment()
         self._proxies: dict[str, httpx.AsyncHTTPTransport] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        home = at_home(origin_of(request.url), request.extensions.get(HOME, frozenset()))
+        origin = origin_of(request.url)
+        home = at_home(origin, request.extensions.get(HOME, frozenset()))
         proxy = self._proxy_for(request.url)
         if proxy is not None:
             private = await self._check_by_name(request.url.host, request.url.port, home)
             response = await proxy.handle_async_request(request)
             response.extensions[PRIVATE] = private
             return response
-        transport = self._direct if home else self._guarded
+        transport = self._direct_for(origin) if home else self._guarded
         response = await transport.handle_async_request(request)
         response.extensions[PRIVATE] = _came_from_inside(response)
         return response
+
+    def _direct_for(self, origin: Origin | None) -> httpx.AsyncHTTPTransport:
+        if origin not in self._direct:
+            self._direct[origin] = httpx.AsyncHTTPTransport(verify=_ssl_context())
+        return self._direct[origin]
 
     def _proxy_for(self, url: httpx.URL) -> httpx.AsyncHTTPTransport | None:
         settings = self._proxy_settings
@@ -300,7 +319,7 @@ class PolicyTransport(httpx.AsyncBaseTransport):
         return any(classify(a) is not None for a in addresses)
 
     async def aclose(self) -> None:
-        for transport in (self._direct, self._guarded, *self._proxies.values()):
+        for transport in (*self._direct.values(), self._guarded, *self._proxies.values()):
             await transport.aclose()
 
 

@@ -1,8 +1,10 @@
 """One polling cycle: fetch the due feeds, parse, drop exact duplicates, store.
 
-`ingest` handles one feed's fetch outcome and is what an Airflow mapped task calls; `poll` runs
-a whole cycle concurrently (the command line, and each Airflow shard). A feed that fails,
-whatever the reason, is recorded and reported; it never stops the others.
+`poll` runs a whole cycle (the command line, and each Airflow shard) as three overlapping
+stages: fetching on an event loop (`fetch`), parsing off it (`parsepool`: worker processes on
+every core for a big cycle's bigger documents, a thread otherwise), storing in a writer thread
+in grouped transactions (`writer`).
+A feed that fails, whatever the reason, is recorded and reported; it never stops the others.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,9 +23,10 @@ from . import store
 from .config import Config, FetchConfig
 from .errors import ConfigError, FetchError, ServerHTTPError, StoreFailed, describe
 from .fetch import FetchLimits, FetchOutcome, fetch_feeds
-from .parse import read_document
+from .parsepool import Parser
 from .records import Article, FeedReport, FeedSource, FetchedFeed, ParsedFeed
 from .redact import without_userinfo
+from .writer import Writer
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,8 @@ log = logging.getLogger(__name__)
 class PollResult:
     reports: list[FeedReport] = field(default_factory=list)
     not_due: int = 0
+    parse_pools: int = 0  # process pools the cycle started (1 for a big cycle, +1 per crash)
+    transactions: int = 0  # the writer's transactions (fewer than feeds when grouped)
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.reports if r.status == status)
@@ -79,65 +85,93 @@ def poll(
     on_start: Callable[[int], None] | None = None,
     on_feed: Callable[[FeedReport], None] | None = None,
 ) -> PollResult:
-    """Fetch every due feed (all of them with `force`) and store what is new."""
+    """Fetch every due feed (all of them with `force`) and store what is new.
+
+    `on_feed` is called with each feed's report once it is stored, from the writer's thread.
+    """
+    started = time.monotonic()
     sources, not_due = due_feeds(engine, config, now=now, force=force, names=names)
     result = PollResult(not_due=not_due)
     if on_start is not None:
         on_start(len(sources))
 
-    def handle(source: FeedSource, outcome: FetchOutcome) -> None:
-        report = ingest(engine, source, outcome, config.fetch)
+    def written(record: store.FetchRecord, new_ids: list[int]) -> None:
+        report = _report(record, new_ids)
         result.reports.append(report)
         if on_feed is not None:
             on_feed(report)
 
-    asyncio.run(fetch_feeds(sources, FetchLimits.from_config(config.fetch), on_result=handle))
+    def store_failed(record: store.FetchRecord, error: Exception) -> store.FetchRecord:
+        failure = StoreFailed(f"could not store the feed: {describe(error)}")
+        return _failure(record.source, failure, datetime.now(UTC), config.fetch, record.http_status)
+
+    settings = config.fetch
+    # The parser forks its workers before the writer starts its thread (see parsepool).
+    parser = Parser(len(sources), max_bytes=settings.max_bytes, max_items=settings.max_items)
+    with parser, Writer(engine, written, store_failed) as writer:
+        asyncio.run(_cycle(sources, settings, parser, writer))
+    result.parse_pools, result.transactions = parser.pools_started, writer.transactions
     result.reports.sort(key=lambda r: r.feed_name)
+    log.info(
+        "%d feed(s) polled in %.2f s (%s; stored in %d transaction(s))",
+        len(sources),
+        time.monotonic() - started,
+        f"a pool of {parser.workers} parse workers" if parser.pools_started else "no parse pool",
+        writer.transactions,
+    )
     return result
 
 
-def ingest(
-    engine: Engine, source: FeedSource, outcome: FetchOutcome, settings: FetchConfig
-) -> FeedReport:
-    """Parse and store one feed's fetch outcome, recording it in the feed's state and log.
+async def _cycle(
+    sources: Sequence[FeedSource], settings: FetchConfig, parser: Parser, writer: Writer
+) -> None:
+    """Fetch on the event loop, parse in the parser's processes, store in the writer's thread:
+    the three overlap, and a feed being parsed holds its fetch slot (`fetch.concurrency`), which
+    bounds the documents held in memory."""
+    limits = FetchLimits.from_config(settings)
 
-    Never raises for this feed's own trouble: whatever goes wrong in parsing or storing
-    (a hostile document, a parser bug, a database error) is recorded as this feed's failure,
-    with a kind that says which stage broke, and backed off like any other failure.
+    async def turn(source: FeedSource, outcome: FetchOutcome) -> None:
+        record, articles = await _read(source, outcome, parser, settings)
+        writer.put(record, articles)
+
+    await fetch_feeds(sources, limits, on_result=turn)
+
+
+async def _read(
+    source: FeedSource, outcome: FetchOutcome, parser: Parser, settings: FetchConfig
+) -> tuple[store.FetchRecord, Sequence[Article]]:
+    """One feed's fetch outcome as what to store: a failure, a 304, or a parsed document.
+
+    Never raises for this feed's own trouble: whatever goes wrong in parsing (a hostile
+    document, a parser bug) is recorded as this feed's failure, with a kind that says which
+    stage broke, and backed off like any other failure.
     """
     now = datetime.now(UTC)
     if isinstance(outcome, FetchError):
-        return _record_failure(engine, source, outcome, now, settings)
+        return _failure(source, outcome, now, settings), ()
+    if outcome.not_modified:
+        return _succeeded(source, outcome, now), ()
     try:
-        if outcome.not_modified:
-            _store(engine, source, _succeeded(source, outcome, now))
-            return FeedReport(source.id, source.name, "not_modified")
-        parsed = read_document(outcome, max_bytes=settings.max_bytes, max_items=settings.max_items)
-        new_ids = _store(engine, source, _succeeded(source, outcome, now, parsed), parsed.articles)
+        parsed = await parser.parse(outcome)
     except FetchError as error:
-        return _record_failure(engine, source, error, now, settings, outcome.http_status)
+        return _failure(source, error, now, settings, outcome.http_status), ()
     if outcome.moved_to:
         log.info("feed %r moved permanently to %s", source.name, without_userinfo(outcome.moved_to))
     if parsed.warning:
         log.warning("feed %r: parser warning: %s", source.name, parsed.warning)
+    return _succeeded(source, outcome, now, parsed), parsed.articles
+
+
+def _report(record: store.FetchRecord, new_ids: list[int]) -> FeedReport:
     return FeedReport(
-        source.id,
-        source.name,
-        "ok",
-        articles_seen=len(parsed.articles),
+        record.source.id,
+        record.source.name,
+        record.status,
+        articles_seen=record.items_seen,
         new_article_ids=new_ids,
-        warning=parsed.warning,
+        error=record.error,
+        warning=record.warning,
     )
-
-
-def _store(
-    engine: Engine, source: FeedSource, record: store.FetchRecord, articles: Sequence[Article] = ()
-) -> list[int]:
-    try:
-        return store.record_fetch(engine, record, articles)
-    except Exception as error:
-        log.debug("storing feed %r raised", source.name, exc_info=True)
-        raise StoreFailed(f"could not store the feed: {describe(error)}") from error
 
 
 def _succeeded(
@@ -163,33 +197,26 @@ def _succeeded(
     )
 
 
-def _record_failure(
-    engine: Engine,
+def _failure(
     source: FeedSource,
     error: FetchError,
     now: datetime,
     settings: FetchConfig,
     http_status: int | None = None,
-) -> FeedReport:
+) -> store.FetchRecord:
+    """The record of a failed turn, backed off. The failure is not logged here: it is in the
+    feed's report, which the command prints and a shard task logs (one line per feed)."""
     retry_after = error.retry_after if isinstance(error, ServerHTTPError) else None
-    next_fetch_at = backoff(source, now, retry_after=retry_after, max_backoff=settings.max_backoff)
-    message = without_userinfo(str(error))
-    try:
-        store.record_fetch(
-            engine,
-            store.FetchRecord(
-                source=source,
-                started_at=now,
-                status=error.kind,
-                next_fetch_at=next_fetch_at,
-                http_status=error.http_status or http_status,
-                error=message,
-            ),
-        )
-    except Exception as failure:  # the database itself is failing: report, and go on
-        log.error("feed %r: could not record its failure: %s", source.name, describe(failure))
-    log.warning("feed %r failed (%s): %s", source.name, error.kind, message)
-    return FeedReport(source.id, source.name, error.kind, error=message)
+    return store.FetchRecord(
+        source=source,
+        started_at=now,
+        status=error.kind,
+        next_fetch_at=backoff(
+            source, now, retry_after=retry_after, max_backoff=settings.max_backoff
+        ),
+        http_status=error.http_status or http_status,
+        error=without_userinfo(str(error)),
+    )
 
 
 def _next_fetch(source: FeedSource, now: datetime) -> datetime:

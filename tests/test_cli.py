@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -177,12 +178,16 @@ def test_topics_explain_text_file_and_article(tmp_path):
     assert "PASSES" in from_file.stdout and "in content" in from_file.stdout
 
     newswatch("run", "-c", str(config), cwd=tmp_path)
+    with sqlite3.connect(tmp_path / "newswatch.db") as connection:
+        (legislator,) = connection.execute(
+            "SELECT id FROM articles WHERE title LIKE 'State legislator%'"
+        ).fetchone()  # ids follow the order of storing, which a poll does not promise
     stored = newswatch(
         "topics",
         "explain",
         "defence-secretary-meetings",
         "--article",
-        "4",
+        str(legislator),
         "-c",
         str(config),
         cwd=tmp_path,

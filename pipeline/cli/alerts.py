@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import Engine
 
-from alerts import outbox
-from alerts.destinations import AlertSetup, alert_setup, install_redaction
-from alerts.drain import preview
-from alerts.ops import deliver_ops
-from alerts.records import DrainReport
-from alerts.slack import render_for_terminal
-
-from ..config import Config, compile_topics
-from ..health import check_health
-from ..rhythm import Rhythm
 from .app import (
     ConfigOption,
     DatabaseOption,
@@ -32,6 +21,16 @@ from .app import (
     styled,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from alerts import outbox
+    from alerts.destinations import AlertSetup
+    from alerts.records import DrainReport
+
+    from ..config import Config
+    from ..rhythm import Rhythm
+
 alerts_app = typer.Typer(
     help="The alert outbox: list (default), retry, send.", invoke_without_command=True
 )
@@ -41,6 +40,10 @@ app.add_typer(alerts_app, name="alerts")
 def setup_for(config: Config) -> AlertSetup:
     """The sinks for this config. A Slack credential of the wrong form is reported here, before
     any work, and the work goes on: its alerts wait in the outbox (see `exit_if_unusable`)."""
+    from alerts.destinations import alert_setup, install_redaction
+
+    from ..config import compile_topics
+
     setup = alert_setup(config, compile_topics(config), console=out)
     install_redaction(setup.redactor)
     if setup.problem:
@@ -56,6 +59,9 @@ def exit_if_unusable(setup: AlertSetup) -> None:
 
 def run_drain(engine: Engine, setup: AlertSetup, *, dry_run: bool = False) -> DrainReport | None:
     """Send what is due (or, dry, print it and change nothing); prints a one-line summary."""
+    from alerts.drain import preview
+    from alerts.slack import render_for_terminal
+
     if dry_run:
         planned = preview(engine, setup.topic_names, setup.destinations, setup.settings)
         for destination, message, members in planned:
@@ -77,6 +83,10 @@ def run_drain(engine: Engine, setup: AlertSetup, *, dry_run: bool = False) -> Dr
 def run_ops(engine: Engine, setup: AlertSetup, config: Config) -> None:
     """Check the watcher's health and send the operations notices that are due (when
     slack.ops_channel is set)."""
+    from alerts.ops import deliver_ops
+
+    from ..health import check_health
+
     if setup.ops_destination is None:
         return
     now = datetime.now(UTC)
@@ -100,6 +110,8 @@ def list_command(
     failed alerts, and the most recently sent."""
     if context.invoked_subcommand is not None:
         return
+    from alerts import outbox
+
     settings, engine = load(config, database_url, verbose)
     rhythms = {t.id: t.delivery for t in settings.topics}
     now = datetime.now(UTC)
@@ -149,6 +161,8 @@ def list_command(
 def _state(row: outbox.AlertLine, rhythm: Rhythm | None, now: datetime) -> tuple[str, str]:
     """The status shown, and its detail: an alert waiting for its digest or held by quiet
     hours says so, and until when in its topic's time zone."""
+    from alerts import outbox
+
     if row.status != outbox.PENDING or row.delivery == "immediate" or row.when <= now:
         return row.status, row.detail
     zone = rhythm.zone if rhythm else UTC
@@ -171,6 +185,8 @@ def retry_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Put failed alerts back in the queue (after fixing what their error said)."""
+    from alerts import outbox
+
     _, engine = load(config, database_url, verbose)
     count = outbox.retry_failed(engine, ids or None, datetime.now(UTC))
     out.print(f"{count} failed alert(s) back to pending; `newswatch alerts send` sends them now")

@@ -9,6 +9,11 @@ Output is text, never rich markup: feed text (titles, names, errors quoting a fe
 text (the topic id pattern `[a-z0-9]...`) print as they are. The consoles below interpret no
 markup or emoji, and strip control and bidirectional-formatting characters; styles are added
 only with `styled`.
+
+Start-up: the command modules import only typer, rich's console (typer's help needs it anyway)
+and light modules of their own; the database, HTTP, parsing, Slack and web stacks are imported
+inside the commands that use them, so `newswatch --help` and small commands start quickly
+(tests/test_cli_startup.py keeps it so).
 """
 
 from __future__ import annotations
@@ -19,20 +24,20 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console, RenderableType
-from rich.logging import RichHandler
+from rich.console import Console
 from rich.text import Text
-from sqlalchemy import Engine
 
-from .. import __version__, store
-from ..config import Config, load_config, parse_duration
-from ..config import database_url as resolve_database_url
+from .. import __version__
 from ..errors import NewswatchError
-from ..redact import scrub_logs
 from ..text import printable
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from ..config import Config
 
 app = typer.Typer(
     help="Watch news feeds for the events your team cares about.",
@@ -106,6 +111,8 @@ def handles_errors(function: F) -> F:
 
 def ago(value: str, option: str = "--since") -> datetime:
     """ "30d", "12h": the moment that long ago (UTC); a bad value is a usage error."""
+    from ..config import parse_duration
+
     try:
         seconds = parse_duration(value)
     except ValueError as exc:
@@ -113,20 +120,15 @@ def ago(value: str, option: str = "--since") -> datetime:
     return datetime.now(UTC) - timedelta(seconds=seconds)
 
 
-class _TextLogHandler(RichHandler):
-    """Log lines as text (feed text and errors quoting it may be in them); `scrub_logs` takes
-    the credentials out of any URL they carry."""
-
-    def render_message(self, record: logging.LogRecord, message: str) -> RenderableType:
-        return super().render_message(record, printable(message))
-
-
 def setup_logging(verbose: int) -> None:
+    from ..redact import scrub_logs
+    from .logs import TextLogHandler
+
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(
         level=level,
         format="%(message)s",
-        handlers=[_TextLogHandler(console=err, show_path=False, rich_tracebacks=False)],
+        handlers=[TextLogHandler(console=err, show_path=False, rich_tracebacks=False)],
         force=True,
     )
     scrub_logs()  # proxy URLs from the environment carry credentials; libraries log them
@@ -135,6 +137,10 @@ def setup_logging(verbose: int) -> None:
 
 
 def load(config_path: Path | None, database_url: str | None, verbose: int) -> tuple[Config, Engine]:
+    from .. import store
+    from ..config import database_url as resolve_database_url
+    from ..config import load_config
+
     setup_logging(verbose)
     config = load_config(config_path).config
     return config, store.open_database(resolve_database_url(config, database_url))

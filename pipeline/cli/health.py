@@ -4,14 +4,16 @@ problems: stale, stuck, failing, moved feeds and silent topics)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
 
-from .. import store
-from ..health import HealthReport, Problem, check_health
-from ..health.rhythm import span
 from .app import ConfigOption, DatabaseOption, VerboseOption, app, handles_errors, load, out, styled
+
+if TYPE_CHECKING:
+    from .. import store
+    from ..health import HealthReport, Problem
 
 STYLES = {
     "ok": "green",
@@ -36,6 +38,9 @@ def feeds_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Show each configured feed's state (by its own rhythm), why, and since when."""
+    from .. import store
+    from ..health import check_health
+
     settings, engine = load(config, database_url, verbose)
     report = check_health(engine, settings)
     stored = {h.name: h for h in store.feed_health(engine, [f.name for f in settings.feeds])}
@@ -76,6 +81,8 @@ def health_command(
     """Print what is wrong with the watcher itself: feeds gone stale, stuck, failing or moved,
     and topics gone silent. Exit status 0 either way."""
     settings, engine = load(config, database_url, verbose)
+    from ..health import check_health
+
     print_report(check_health(engine, settings))
 
 
@@ -109,6 +116,8 @@ def _line(problem: Problem) -> Text:
 
 
 def _when(moment: datetime | None, now: datetime | None = None) -> str:
+    from ..health.rhythm import span
+
     if moment is None:
         return "-"
     delta = moment - (now or datetime.now(UTC))

@@ -6,12 +6,8 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..backfill import backfill
-from ..score import score_with
-from ..store.stories import biggest_stories
 from ..text import printable
 from .alerts import exit_if_unusable, run_drain, setup_for
 from .app import (
@@ -54,6 +50,11 @@ def backfill_command(
 ) -> None:
     """Store the articles published in [--from, --to) from the feeds' backfill sources, score
     them, and alert as `backfill.alerts` says (default: one digest per topic)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from ..backfill import backfill
+    from ..score import score_with
+
     window = (_date(start, "--from"), _date(end, "--to"))
     settings, engine = load(config, database_url, verbose)
     setup = setup_for(settings)
@@ -110,6 +111,8 @@ def stories_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """The biggest stories seen recently, and the outlets that ran them."""
+    from ..store.stories import biggest_stories
+
     start = ago(since)
     _, engine = load(config, database_url, verbose)
     table = Table(title=f"stories since {start:%Y-%m-%d %H:%M} UTC", title_justify="left")

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import Engine
 
-from .. import store
-from ..config import Config, load_config
-from ..config import database_url as resolve_database_url
-from ..poll import PollResult, poll
-from ..score import ScoreResult, score_with
 from ..text import printable
 from .app import (
     ConfigOption,
@@ -29,6 +22,13 @@ from .app import (
     out,
     setup_logging,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from ..config import Config
+    from ..poll import PollResult
+    from ..score import ScoreResult
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -60,6 +60,7 @@ def run_command(
 ) -> None:
     """The main job: poll the due feeds, store and score what is new, send the alerts and
     whatever else is due (digests, alerts held by quiet hours, operations notices)."""
+    from ..score import score_with
     from .alerts import exit_if_unusable, run_drain, run_ops, setup_for  # imports this module
 
     settings, engine = load(config, database_url, verbose)
@@ -75,6 +76,8 @@ def run_command(
 
 
 def print_score_summary(result: ScoreResult, engine: Engine) -> None:
+    from .. import store
+
     out.print(
         f"scored {result.articles} new article(s) against the topics: "
         f"{len(result.matches)} match(es)",
@@ -94,6 +97,16 @@ def print_score_summary(result: ScoreResult, engine: Engine) -> None:
 def run_poll(
     config: Config, engine: Engine, *, force: bool = False, names: list[str] | None = None
 ) -> PollResult:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from ..poll import poll
+
     columns = (
         TextColumn("polling"),
         BarColumn(),
@@ -147,6 +160,9 @@ def db_upgrade_command(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Apply the schema migrations."""
+    from .. import store
+    from ..config import database_url as resolve_database_url
+
     setup_logging(verbose)
     settings = _config_or_default(config)
     engine = store.connect(resolve_database_url(settings, database_url))
@@ -157,6 +173,8 @@ def db_upgrade_command(
 
 def _config_or_default(path: Path | None) -> Config:
     """`db upgrade` also works with only --database-url and no config file."""
+    from ..config import Config, load_config
+
     if (
         path is None
         and not os.environ.get("NEWSWATCH_CONFIG")

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from .. import store
-from ..config import compile_topics, load_config
 from ..errors import ConfigError, NewswatchError
-from ..score import backtest, document_for, near_misses
-from ..topics import NEAR_MISS_MARGIN, Document, Match, Matcher, Topic
 from .app import (
     ConfigOption,
     DatabaseOption,
@@ -26,6 +22,13 @@ from .app import (
     styled,
 )
 
+if TYPE_CHECKING:
+    from ..topics import Document, Match, Topic
+
+# The default of `near-misses --margin`, written out so that the command's help needs no import
+# of the matcher; tests/test_cli_startup.py checks it equals pipeline.topics.NEAR_MISS_MARGIN.
+DEFAULT_MARGIN = 0.15
+
 topics_app = typer.Typer(
     help="Watch topics: check, explain, backtest, near misses.", no_args_is_help=True
 )
@@ -36,6 +39,8 @@ app.add_typer(topics_app, name="topics")
 @handles_errors
 def check_command(config: ConfigOption = None, verbose: VerboseOption = 0) -> None:
     """Validate every topic and print each as it was understood."""
+    from ..config import compile_topics, load_config
+
     setup_logging(verbose)
     settings = load_config(config).config
     topics = compile_topics(settings)
@@ -75,6 +80,11 @@ def explain_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Print a topic's score for a text, a stored article or a file, and why."""
+    from .. import store
+    from ..config import compile_topics, load_config
+    from ..score import document_for
+    from ..topics import Matcher
+
     if sum(x is not None for x in (text, article, file)) != 1:
         raise typer.BadParameter("give exactly one of --text, --article or --file")
     if article is not None:
@@ -92,6 +102,8 @@ def explain_command(
 
 
 def _document(text: str | None, file: Path | None) -> Document:
+    from ..topics import Document
+
     if text is not None:
         return Document(text)
     assert file is not None
@@ -160,6 +172,9 @@ def backtest_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Replay a topic over stored articles and list what would have matched. Sends nothing."""
+    from ..config import compile_topics
+    from ..score import backtest
+
     start = ago(since)
     settings, engine = load(config, database_url, verbose)
     topic = _topic(compile_topics(settings), topic_id)
@@ -192,13 +207,16 @@ def near_misses_command(
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 20,
     margin: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="How far under the threshold still counts.")
-    ] = NEAR_MISS_MARGIN,
+    ] = DEFAULT_MARGIN,
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
     verbose: VerboseOption = 0,
 ) -> None:
     """Stored articles the topic nearly caught: all clauses but one held, the score fell just
     short, or the exclusion vetoed it. Most promising first, with what was missing."""
+    from ..config import compile_topics
+    from ..score import near_misses
+
     start = ago(since)
     settings, engine = load(config, database_url, verbose)
     topic = _topic(compile_topics(settings), topic_id)

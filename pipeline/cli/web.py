@@ -12,7 +12,6 @@ from typing import Annotated, Literal
 import typer
 
 from ..errors import NewswatchError
-from ..store.labels import LabelLine, label_lines
 from .app import (
     ConfigOption,
     DatabaseOption,
@@ -27,7 +26,6 @@ from .app import (
 
 labels_app = typer.Typer(help="Labels people gave to matches.", no_args_is_help=True)
 app.add_typer(labels_app, name="labels")
-EXPORT_COLUMNS = list(LabelLine.__dataclass_fields__)
 
 
 @app.command("serve")
@@ -115,6 +113,8 @@ def export_command(
 ) -> None:
     """Every label (topic, article, label, who, when, title, URL, feed, score), newest first,
     for evaluating and tuning topics."""
+    from ..store.labels import LabelLine, label_lines
+
     _, engine = load(config, database_url, verbose)
     try:
         stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
@@ -122,7 +122,8 @@ def export_command(
         raise NewswatchError(f"{output}: cannot write: {exc.strerror}") from None
     count = 0
     try:
-        writer = csv.DictWriter(stream, EXPORT_COLUMNS) if output_format == "csv" else None
+        columns = list(LabelLine.__dataclass_fields__)
+        writer = csv.DictWriter(stream, columns) if output_format == "csv" else None
         if writer is not None:
             writer.writeheader()
         for line in label_lines(engine, topic_id=topic):

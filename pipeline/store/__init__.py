@@ -13,7 +13,8 @@ from .database import (
     open_database,
     upgrade,
 )
-from .feeds import FeedHealth, FetchRecord, ScheduledFeed, feed_health, record_fetch, sync_feeds
+from .feeds import FeedHealth, ScheduledFeed, feed_health, sync_feeds
+from .fetches import FetchRecord, record_fetch, record_fetches
 from .matches import get_article
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "insert_articles",
     "open_database",
     "record_fetch",
+    "record_fetches",
     "store_articles",
     "sync_feeds",
     "upgrade",

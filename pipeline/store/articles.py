@@ -18,7 +18,12 @@ ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
 
 
 def insert_articles(connection: Connection, articles: Sequence[Article]) -> list[int]:
-    """Insert what is new and return the new ids; anything already stored is skipped.
+    """Insert what is new and return the new ids; anything already stored is skipped."""
+    return sorted(article_id for article_id, _ in insert_new(connection, articles))
+
+
+def insert_new(connection: Connection, articles: Sequence[Article]) -> list[tuple[int, int]]:
+    """Insert what is new, of any number of feeds, and return (id, feed id) of each new row.
 
     `ON CONFLICT DO NOTHING` covers both unique keys (feed + GUID, canonical URL), so a re-poll
     writes nothing and two pollers racing on PostgreSQL simply skip each other's rows. Sorting
@@ -46,7 +51,7 @@ def insert_articles(connection: Connection, articles: Sequence[Article]) -> list
             .values(article_count=FeedRow.article_count + bindparam("added")),
             [{"feed": feed, "added": added} for feed, added in sorted(per_feed.items())],
         )
-    return sorted(article_id for article_id, _ in inserted)
+    return inserted
 
 
 def _row(article: Article) -> dict[str, object]:
