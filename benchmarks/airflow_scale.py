@@ -39,10 +39,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from benchmarks.report import RESULTS  # noqa: E402
 from tests import fake_slack, feed_farm  # noqa: E402
 from tests.airflow_live import BIN, LiveAirflow  # noqa: E402
 
-RESULTS = ROOT / "benchmarks/results"
 TOPICS = """
 topics:
   - id: defence-secretary-meetings

@@ -12,7 +12,6 @@ immediate with quiet hours. Figures print and go to benchmarks/results/delivery.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import sys
@@ -30,10 +29,10 @@ from alerts.message import render_scheduled_digest  # noqa: E402
 from alerts.outbox import enqueue  # noqa: E402
 from alerts.records import Alert  # noqa: E402
 from benchmarks.ingest import machine  # noqa: E402
+from benchmarks.report import write_results  # noqa: E402
 from pipeline import store  # noqa: E402
 from pipeline.rhythm import Rhythm  # noqa: E402
 
-RESULTS = ROOT / "benchmarks/results"
 TOPICS = 50
 NOW = datetime(2026, 11, 27, 23, 0, tzinfo=UTC)  # inside 22:00-07:00 London
 
@@ -143,9 +142,7 @@ def main() -> None:
 
     for key, value in figures.items():
         print(f"  {key:34s} {value}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "delivery.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"written to {RESULTS / 'delivery.json'}")
+    write_results("delivery", figures)
 
 
 if __name__ == "__main__":

@@ -29,11 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.ingest import LOCAL_POSTGRES, machine  # noqa: E402
+from benchmarks.report import write_results  # noqa: E402
 from pipeline import store  # noqa: E402
 from pipeline.config import Config  # noqa: E402
 from pipeline.health import check_health  # noqa: E402
 
-RESULTS = ROOT / "benchmarks/results"
 FEEDS = 1000
 TOPICS = 50
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -192,9 +192,7 @@ def main() -> None:
     if args.only != "sqlite":
         figures["postgresql"] = on_postgres(args.postgres, args.articles, args.repeat)
     print(json.dumps(figures, indent=2))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "health.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"written to {RESULTS / 'health.json'}")
+    write_results("health", figures)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ benchmarks/results/ingest.json.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import platform
@@ -36,6 +35,7 @@ from sqlalchemy import Engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.report import write_results  # noqa: E402
 from pipeline import store  # noqa: E402
 from pipeline.config import Config, FeedConfig  # noqa: E402
 from pipeline.fetch import FetchLimits, read_local_feed  # noqa: E402
@@ -43,7 +43,6 @@ from pipeline.parse import read_document  # noqa: E402
 from pipeline.poll import due_feeds, poll  # noqa: E402
 
 CORPUS = ROOT / "tests/data/corpus/news_feeds"
-RESULTS = ROOT / "benchmarks/results"
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 GOALS = {"sqlite": 4.0, "postgresql": 3.0}  # issue 12: poll path / feedparser defaults
 PARSE_LIMITS = {"max_bytes": 10_000_000, "max_items": 1000}
@@ -196,9 +195,7 @@ def main() -> None:
             for name, value in stages.items():
                 print(f"  {name:45s} {value:6.3f} s")
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ingest.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"written to {RESULTS / 'ingest.json'}")
+    write_results("ingest", figures)
 
 
 if __name__ == "__main__":

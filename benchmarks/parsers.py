@@ -11,7 +11,6 @@ over the repetitions; they go to benchmarks/results/parsers.json.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import statistics
 import sys
@@ -26,11 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.ingest import machine  # noqa: E402
+from benchmarks.report import write_results  # noqa: E402
 from pipeline.errors import NotAFeed  # noqa: E402
 from pipeline.parse import parse_bytes  # noqa: E402
 
 CORPUS = ROOT / "tests/data/corpus"
-RESULTS = ROOT / "benchmarks/results"
 URL = "https://feeds.example.net/feed.xml"
 
 
@@ -90,11 +89,9 @@ def main() -> None:
     print(f"  feedparser.parse, default settings:      {summary['feedparser_default']:8,} items/s")
     accepted = sum(1 for r in rows if r["path"] == "fast" and r["file"].startswith("news"))
     print(f"  news feeds on the fast path: {accepted} of 29")
-    RESULTS.mkdir(parents=True, exist_ok=True)
     figures = {"machine": machine(), "repeat": args.repeat, "per_second": summary, "files": rows}
     figures["news_feeds_on_fast_path"] = accepted
-    (RESULTS / "parsers.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"written to {RESULTS / 'parsers.json'}")
+    write_results("parsers", figures)
 
 
 if __name__ == "__main__":

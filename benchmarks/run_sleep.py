@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
-import json
 import os
 import platform
 import pstats
@@ -27,11 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.report import write_results  # noqa: E402
 from pipeline.parse import parse_bytes  # noqa: E402
 from pipeline.topics import words  # noqa: E402
 
 CORPUS = ROOT / "tests/data/corpus/news_feeds"
-RESULTS = ROOT / "benchmarks/results"
 
 
 def config_text(topics: int) -> str:
@@ -95,9 +94,7 @@ def main() -> None:
         f"{alerts} message(s) printed in {printing:.2f} s; time.sleep called {sleeps} time(s), "
         f"{sleeping:.3f} s"
     )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "run_sleep.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"written to {RESULTS / 'run_sleep.json'}")
+    write_results("run_sleep", figures)
 
 
 if __name__ == "__main__":

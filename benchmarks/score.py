@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import logging
 import os
 import platform
@@ -42,11 +41,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import pipeline.topics as current  # noqa: E402
+from benchmarks.report import write_results  # noqa: E402
 from pipeline.parse import parse_bytes  # noqa: E402
 from pipeline.topics import Document, words  # noqa: E402
 
 CORPUS = ROOT / "tests/data/corpus/news_feeds"
-RESULTS = ROOT / "benchmarks/results"
 SIZES = (10, 100, 1_000, 10_000)
 
 
@@ -210,9 +209,7 @@ def main() -> None:
         size = sum(len(d.title) + len(d.summary) + with_content * len(d.content) for d in documents)
         print(f"{profile}: {len(documents)} articles, {size / len(documents):,.0f} characters each")
     figures.update(measure(documents, args.sizes, args.repeat, baseline))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "score.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"written to {RESULTS / 'score.json'}")
+    write_results("score", figures)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ benchmarks/results/startup.json. (hyperfine gives the same comparison by hand:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -24,7 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks/results"
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.report import write_results  # noqa: E402
+
 GOAL = 3.0
 COMMANDS = {
     "--help": ["--help"],
@@ -81,9 +83,7 @@ def main() -> None:
         )
     figures["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     figures["goal_help_speedup"] = GOAL
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "startup.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"written to {RESULTS / 'startup.json'}")
+    write_results("startup", figures)
 
 
 if __name__ == "__main__":

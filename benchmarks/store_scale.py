@@ -15,7 +15,6 @@ Figures print and go to benchmarks/results/store_scale.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import statistics
@@ -32,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 from alerts.outbox import enqueue  # noqa: E402
 from benchmarks.ingest import LOCAL_POSTGRES, machine  # noqa: E402
+from benchmarks.report import write_results  # noqa: E402
 from pipeline import store  # noqa: E402
 from pipeline.parse import parse_bytes  # noqa: E402
 
-RESULTS = ROOT / "benchmarks/results"
 FEEDS = 200
 OLD_COUNTS = "SELECT feed_id, count(*) FROM articles GROUP BY feed_id"
 NEW_COUNTS = "SELECT id, article_count FROM feeds"
@@ -116,9 +115,7 @@ def main() -> None:
         admin.dispose()
     for key, value in figures.items():
         print(f"  {key:34s} {value}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "store_scale.json").write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"written to {RESULTS / 'store_scale.json'}")
+    write_results("store_scale", figures)
 
 
 def capture_enqueue(engine) -> tuple[str, object]:  # type: ignore[no-untyped-def]

@@ -13,7 +13,6 @@ Figures go to benchmarks/results/stories.json.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import platform
@@ -27,10 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.report import write_results  # noqa: E402
 from benchmarks.story_eval import corpus_articles, variants  # noqa: E402
 from pipeline.stories import StoryIndex, signature  # noqa: E402
-
-RESULTS = ROOT / "benchmarks/results"
 
 
 def generate(count: int, seed: int = 7) -> list[tuple[str, str]]:
@@ -92,8 +90,7 @@ def main() -> None:
         f"{joined:,} joined a story (about {len(texts) // 4:,} copies were generated); "
         f"index memory {figures['index_memory_mb']} MB (peak {figures['peak_memory_mb']} MB)"
     )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "stories.json").write_text(json.dumps(figures, indent=2) + "\n")
+    write_results("stories", figures)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import Engine, bindparam, delete, event, func, select, text  # noqa: E402
 
+from benchmarks.report import write_results  # noqa: E402
 from benchmarks.story_eval import variants  # noqa: E402
 from benchmarks.story_history import (  # noqa: E402
     feed_id,
@@ -48,7 +49,6 @@ from pipeline.store.articles import insert_articles  # noqa: E402
 from pipeline.store.schema import ArticleRow, FeedRow, StoryKeyRow  # noqa: E402
 from pipeline.stories import from_bytes_matrix, stored_band_keys  # noqa: E402
 
-RESULTS = ROOT / "benchmarks/results"
 NOW = datetime(2026, 2, 16, tzinfo=UTC)
 YEAR = NOW - timedelta(days=365)
 REAL = 2_000
@@ -278,8 +278,7 @@ def main() -> None:
         "batch": BATCH,
         **measure(args.history, args.data_dir, args.postgres, args.fresh),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "story_assignment.json").write_text(json.dumps(figures, indent=2) + "\n")
+    write_results("story_assignment", figures)
 
 
 if __name__ == "__main__":

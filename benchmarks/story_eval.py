@@ -13,7 +13,6 @@ Writes benchmarks/results/story_eval.json.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import sys
@@ -25,13 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.report import write_results  # noqa: E402
 from pipeline.parse import parse_bytes  # noqa: E402
 from pipeline.records import Article  # noqa: E402
 from pipeline.stories import StoryIndex, signature  # noqa: E402
 from pipeline.topics import words  # noqa: E402
 
 CORPUS = ROOT / "tests/data/corpus/news_feeds"
-RESULTS = ROOT / "benchmarks/results"
 STOPWORDS = {
     "the",
     "a",
@@ -160,8 +159,7 @@ def main() -> None:
         print(f"  false positive: {a!r} ~ {b!r}")
     for kind, a, b in report["false_negatives"]:  # type: ignore[union-attr]
         print(f"  missed ({kind}): {a!r} ~ {b!r}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "story_eval.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_results("story_eval", report)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import logging
 import sys
 from collections.abc import Iterable
@@ -26,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.report import write_results  # noqa: E402
 from pipeline.config import compile_topics, load_config  # noqa: E402
 from pipeline.parse import parse_bytes  # noqa: E402
 from pipeline.topics import Document, Matcher  # noqa: E402
@@ -35,7 +35,6 @@ DATA = ROOT / "tests/data"
 LABELS = DATA / "topic_eval/labels.csv"
 SPLIT = DATA / "topic_eval/split.csv"
 CONFIG = ROOT / "examples/newswatch.yaml"
-RESULTS = ROOT / "benchmarks/results"
 HALVES = ("tuning", "test")
 DEFENCE = "defence-secretary-meetings"
 MOTIVATING = ("motivating-title-first-paragraph", "motivating-full-text", "motivating-title-dek")
@@ -233,9 +232,7 @@ def main() -> None:
     report["checks"] = checks
     print("motivating article caught by the defence topic:", checks["motivating_article_caught"])
     print("hard negatives matched:", checks["hard_negatives_matched"])
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "topic_eval.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"written to {RESULTS / 'topic_eval.json'}")
+    write_results("topic_eval", report)
 
 
 if __name__ == "__main__":
