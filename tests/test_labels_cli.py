@@ -6,6 +6,7 @@ import csv
 import io
 import ipaddress
 import json
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -126,6 +127,25 @@ def test_labels_export_to_a_path_it_cannot_write_is_one_line(tmp_path):
     result = newswatch("labels", "export", "-o", str(target), "-c", str(config), cwd=tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert f"error: {target}: cannot write: No such file or directory" in result.stderr
+
+
+def test_labels_export_of_an_unknown_topic_says_so(tmp_path):
+    config = copy_example(tmp_path)
+    result = newswatch("labels", "export", "--topic", "nope", "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "error: no topic 'nope' in the config and no labels for it" in result.stderr
+    assert "defence-secretary-meetings" in result.stderr  # the known ones are named
+
+
+def test_serve_on_a_port_already_taken_is_one_line(tmp_path):
+    config = copy_example(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = newswatch("serve", "--port", str(port), "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
 
 
 def test_slack_secrets_from_the_environment_are_checked_as_the_configs_are(tmp_path):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import ipaddress
+import itertools
 import json
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Literal
@@ -70,8 +72,9 @@ def serve_command(
             "note: no slack.signing_secret / SLACK_SIGNING_SECRET: Slack button clicks "
             "will be refused"
         )
-    listener = listen_over_socket_mode(site) if socket_mode else None
     port = settings.web.port if port is None else port
+    _check_free(bind, port)
+    listener = listen_over_socket_mode(site) if socket_mode else None
     shown = f"[{bind}]" if ":" in bind else bind  # an IPv6 address in a URL
     where = f"http://{shown}:{port}/" if port else f"a free port of {bind} (-v says which)"
     err.print(f"serving the pages on {where} (Ctrl-C stops)", highlight=False)
@@ -86,6 +89,19 @@ def serve_command(
     finally:
         if listener is not None:
             listener.close()
+
+
+def _check_free(host: str, port: int) -> None:
+    """A port already taken is one line here, not uvicorn's log line and exit status 3."""
+    if not port:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn picks it
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind((host, port))
+    except OSError as exc:
+        raise NewswatchError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 def _loopback(host: str) -> bool:
@@ -115,7 +131,17 @@ def export_command(
     for evaluating and tuning topics."""
     from ..store.labels import LabelLine, label_lines
 
-    _, engine = load(config, database_url, verbose)
+    settings, engine = load(config, database_url, verbose)
+    lines = label_lines(engine, topic_id=topic)
+    configured = [t.id for t in settings.topics]
+    if topic is not None and topic not in configured:
+        first = next(lines, None)  # a topic since removed from the config may still have labels
+        if first is None:
+            raise NewswatchError(
+                f"no topic {topic!r} in the config and no labels for it "
+                f"(topics: {', '.join(configured) or 'none'})"
+            )
+        lines = itertools.chain([first], lines)
     try:
         stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     except OSError as exc:
@@ -126,7 +152,7 @@ def export_command(
         writer = csv.DictWriter(stream, columns) if output_format == "csv" else None
         if writer is not None:
             writer.writeheader()
-        for line in label_lines(engine, topic_id=topic):
+        for line in lines:
             record = line.as_record()
             if writer is not None:
                 writer.writerow(record)
