@@ -17,7 +17,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from pipeline.health import Problem
+from pipeline.config import Config
+from pipeline.health import Problem, check_health
 
 from .destinations import AlertSetup
 from .message import context, feed_text, fit, section, slack_date
@@ -150,3 +151,19 @@ def deliver_ops(
     moment = now()
     queue_ops_messages(engine, problems, alert_stats(engine, moment), moment, setup.ops_destination)
     return send_due_notices(engine, setup.sinks, setup.settings, sleep=sleep, now=now)
+
+
+def check_and_deliver_ops(
+    engine: Engine,
+    setup: AlertSetup,
+    config: Config,
+    *,
+    now: Callable[[], datetime],
+    sleep: Callable[[float], None] = time.sleep,
+) -> DrainReport:
+    """Check the watcher's health and deliver what it finds (`deliver_ops`): what `newswatch
+    run` and the delivery job do. Without `slack.ops_channel`, not even the check is made."""
+    if setup.ops_destination is None:
+        return DrainReport()
+    problems = check_health(engine, config, now()).problems
+    return deliver_ops(engine, setup, problems, now=now, sleep=sleep)
