@@ -21,7 +21,7 @@ from pipeline.config import Config
 from pipeline.health import Problem, check_health
 
 from .destinations import AlertSetup
-from .message import context, feed_text, fit, section, slack_date
+from .message import context, feed_text, fit, header, section, slack_date
 from .notices import queue_notice, send_due_notices
 from .records import DrainReport, SlackMessage
 from .transitions import ALERTS, FAILED, PENDING
@@ -99,9 +99,7 @@ def summary(problems: Sequence[Problem], stats: AlertStats) -> SlackMessage:
     """The health summary: problems grouped by kind, then the alerts that did not go out."""
     count = len(problems) + (stats.failed > 0) + (stats.overdue > 0)
     title = f"newswatch health: {count} problem{'s' if count != 1 else ''}"
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": False}}
-    ]
+    blocks: list[dict[str, Any]] = [header(title)]
     for kind, heading in KINDS.items():
         found = [p for p in problems if p.kind == kind]
         if not found:
