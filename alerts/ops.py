@@ -110,7 +110,8 @@ def summary(problems: Sequence[Problem], stats: AlertStats) -> SlackMessage:
         blocks.append(section("\n".join(lines)))
     others = [p for p in problems if p.kind not in KINDS]
     if others:
-        blocks.append(section("\n".join(["*Other problems*"] + [_line(p) for p in others[:20]])))
+        lines = ["*Other problems*"] + [_line(p) for p in others[:LINES_PER_KIND]]
+        blocks.append(section("\n".join(lines)))
     if stats.wrong:
         blocks.append(
             section(
