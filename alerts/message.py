@@ -132,20 +132,9 @@ def _button(action: str, text: str, value: str, style: str | None = None) -> dic
 def render_alert(alert: Alert, *, web_url: str | None = None) -> SlackMessage:
     title = alert.title or "(untitled)"
     blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            "text": {
-                "type": "plain_text",
-                "text": truncate(alert.topic_name, HEADER_LIMIT),
-                "emoji": False,
-            },
-        },
+        header(alert.topic_name),
         section(f"*{link(alert.url, truncate(title, 500))}*"),
-        context(
-            f"{source(alert)} · "
-            f"{slack_date(alert.published_at, alert.published_at_missing)} · "
-            f"score {alert.score:.2f}"
-        ),
+        context(_byline(alert)),
     ]
     reason = why(alert.explanation)
     if reason:
@@ -155,6 +144,26 @@ def render_alert(alert: Alert, *, web_url: str | None = None) -> SlackMessage:
     blocks.append(actions([alert.id], f"{web_url}/alerts/{alert.id}" if web_url else None))
     fallback = f"[{escape(alert.topic_name)}] {feed_text(title)} ({feed_text(alert.feed_name)})"
     return SlackMessage(fit(fallback, FALLBACK_LIMIT), blocks, (alert.id,))
+
+
+def header(text: str) -> dict[str, Any]:
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": truncate(text, HEADER_LIMIT), "emoji": False},
+    }
+
+
+def _byline(alert: Alert) -> str:
+    """Where and when the article ran, and its score: "outlet · date · score 0.82"."""
+    return (
+        f"{source(alert)} · {slack_date(alert.published_at, alert.published_at_missing)} · "
+        f"score {alert.score:.2f}"
+    )
+
+
+def _topic_page(alerts: list[Alert], web_url: str | None) -> str | None:
+    """The topic's page, where a digest's articles are judged one by one."""
+    return f"{web_url}/topics/{quote(alerts[0].topic_id)}" if web_url and alerts else None
 
 
 def also_reported_by(copies: tuple[dict[str, Any], ...]) -> str:
@@ -185,13 +194,8 @@ def render_digest(
     leads to the topic's page, to judge them one by one."""
     ordered = sorted(alerts, key=lambda a: a.published_at, reverse=True)
     what = "matches in backfilled history" if history else "new matches"
-    header = f"{topic_name}: {len(alerts)} {what}"
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            "text": {"type": "plain_text", "text": truncate(header, HEADER_LIMIT), "emoji": False},
-        }
-    ]
+    title = f"{topic_name}: {len(alerts)} {what}"
+    blocks: list[dict[str, Any]] = [header(title)]
     lines = [
         f"• *{link(a.url, truncate(a.title or '(untitled)', 200))}* · {source(a)} · "
         f"{slack_date(a.published_at, a.published_at_missing)} · {a.score:.2f}"
@@ -210,8 +214,7 @@ def render_digest(
         blocks.append(context(f"…and {more} more"))
     # Room for the buttons and, once someone clicks, the line saying what they did.
     blocks = blocks[: BLOCK_LIMIT - 2]
-    open_url = f"{web_url}/topics/{quote(alerts[0].topic_id)}" if web_url and alerts else None
-    blocks.append(actions([a.id for a in alerts], open_url))
+    blocks.append(actions([a.id for a in alerts], _topic_page(alerts, web_url)))
     titles = "; ".join(feed_text(a.title) for a in ordered[:5])
     fallback = f"[{escape(topic_name)}] {len(alerts)} {what}: {titles}"
     return SlackMessage(fit(fallback, FALLBACK_LIMIT), blocks, tuple(a.id for a in alerts))
@@ -225,18 +228,12 @@ def render_scheduled_digest(
     every alert's id, shown or counted, so each one is accounted for by this message."""
     ordered = sorted(alerts, key=lambda a: (-a.score, -a.published_at.timestamp(), a.id))
     shown = ordered[:DIGEST_STORIES]
-    header = f"{topic_name}: {len(alerts)} {'story' if len(alerts) == 1 else 'stories'} ({rhythm})"
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            "text": {"type": "plain_text", "text": truncate(header, HEADER_LIMIT), "emoji": False},
-        }
-    ]
+    title = f"{topic_name}: {len(alerts)} {'story' if len(alerts) == 1 else 'stories'} ({rhythm})"
+    blocks: list[dict[str, Any]] = [header(title)]
     for rank, alert in enumerate(shown, 1):
         lines = [
             f"{rank}. *{link(alert.url, truncate(alert.title or '(untitled)', 300))}*",
-            f"{source(alert)} · {slack_date(alert.published_at, alert.published_at_missing)} · "
-            f"score {alert.score:.2f}",
+            _byline(alert),
         ]
         reason = why(alert.explanation)
         if reason:
@@ -247,8 +244,7 @@ def render_scheduled_digest(
     rest = len(ordered) - len(shown)
     if rest:
         blocks.append(context(f"…and {rest} more {'story' if rest == 1 else 'stories'}"))
-    open_url = f"{web_url}/topics/{quote(alerts[0].topic_id)}" if web_url and alerts else None
-    blocks.append(actions([a.id for a in alerts], open_url))
+    blocks.append(actions([a.id for a in alerts], _topic_page(alerts, web_url)))
     titles = "; ".join(feed_text(a.title) for a in shown[:5])
     fallback = f"[{escape(topic_name)}] {len(alerts)} stories ({escape(rhythm)}): {titles}"
     return SlackMessage(fit(fallback, FALLBACK_LIMIT), blocks, tuple(a.id for a in alerts))

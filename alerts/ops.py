@@ -17,10 +17,11 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from pipeline.health import Problem
+from pipeline.config import Config
+from pipeline.health import Problem, check_health
 
 from .destinations import AlertSetup
-from .message import context, feed_text, fit, section, slack_date
+from .message import context, feed_text, fit, header, section, slack_date
 from .notices import queue_notice, send_due_notices
 from .records import DrainReport, SlackMessage
 from .transitions import ALERTS, FAILED, PENDING
@@ -98,9 +99,7 @@ def summary(problems: Sequence[Problem], stats: AlertStats) -> SlackMessage:
     """The health summary: problems grouped by kind, then the alerts that did not go out."""
     count = len(problems) + (stats.failed > 0) + (stats.overdue > 0)
     title = f"newswatch health: {count} problem{'s' if count != 1 else ''}"
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": False}}
-    ]
+    blocks: list[dict[str, Any]] = [header(title)]
     for kind, heading in KINDS.items():
         found = [p for p in problems if p.kind == kind]
         if not found:
@@ -111,7 +110,8 @@ def summary(problems: Sequence[Problem], stats: AlertStats) -> SlackMessage:
         blocks.append(section("\n".join(lines)))
     others = [p for p in problems if p.kind not in KINDS]
     if others:
-        blocks.append(section("\n".join(["*Other problems*"] + [_line(p) for p in others[:20]])))
+        lines = ["*Other problems*"] + [_line(p) for p in others[:LINES_PER_KIND]]
+        blocks.append(section("\n".join(lines)))
     if stats.wrong:
         blocks.append(
             section(
@@ -150,3 +150,19 @@ def deliver_ops(
     moment = now()
     queue_ops_messages(engine, problems, alert_stats(engine, moment), moment, setup.ops_destination)
     return send_due_notices(engine, setup.sinks, setup.settings, sleep=sleep, now=now)
+
+
+def check_and_deliver_ops(
+    engine: Engine,
+    setup: AlertSetup,
+    config: Config,
+    *,
+    now: Callable[[], datetime],
+    sleep: Callable[[float], None] = time.sleep,
+) -> DrainReport:
+    """Check the watcher's health and deliver what it finds (`deliver_ops`): what `newswatch
+    run` and the delivery job do. Without `slack.ops_channel`, not even the check is made."""
+    if setup.ops_destination is None:
+        return DrainReport()
+    problems = check_health(engine, config, now()).problems
+    return deliver_ops(engine, setup, problems, now=now, sleep=sleep)

@@ -113,15 +113,19 @@ def enqueue(
             )
 
 
-def delivery_of(
-    rhythm: Rhythm, matched_at: datetime, score: float, now: datetime
+def delivery_of(  # type: ignore[no-untyped-def]
+    row, rhythms: Mapping[str, Rhythm], now: datetime
 ) -> tuple[str, datetime]:
-    """How a live match's alert goes out, and not before when: in the digest of the first slot
-    after the match; held to the end of quiet hours (unless urgent); else now."""
+    """How a match's alert goes out, and not before when: a live match by its topic's rhythm,
+    in the digest of the first slot after the match, or held to the end of quiet hours (unless
+    urgent); else, and for a backfilled match (`backfill_alerts` decides those), now."""
+    if row.origin == "backfill":
+        return "immediate", now
+    rhythm = rhythms.get(row.topic_id, IMMEDIATE)
     if rhythm.is_digest:
-        return "digest", rhythm.next_slot(matched_at)
+        return "digest", rhythm.next_slot(row.matched_at)
     quiet_until = rhythm.quiet_until(now)
-    if quiet_until is not None and not rhythm.breaks_through(score):
+    if quiet_until is not None and not rhythm.breaks_through(row.score):
         return "held", quiet_until
     return "immediate", now
 
@@ -130,10 +134,7 @@ def _new_alert(  # type: ignore[no-untyped-def]
     row, destination: str, now: datetime, backfill_alerts: str, rhythms: Mapping[str, Rhythm]
 ) -> dict[str, object]:
     backfilled = row.origin == "backfill" and backfill_alerts == "digest"
-    delivery, due = "immediate", now
-    if row.origin != "backfill":
-        rhythm = rhythms.get(row.topic_id, IMMEDIATE)
-        delivery, due = delivery_of(rhythm, row.matched_at, row.score, now)
+    delivery, due = delivery_of(row, rhythms, now)
     return {
         "topic_id": row.topic_id,
         "story_id": row.story_id,
@@ -325,12 +326,9 @@ def waiting_matches(
         key = (row.topic_id, row.story_id, destination)
         if key in owed:
             continue
-        delivery = "immediate"
-        if not backfilled:
-            rhythm = rhythms.get(row.topic_id, IMMEDIATE)
-            delivery, due = delivery_of(rhythm, row.matched_at, row.score, now)
-            if due > now:
-                continue
+        delivery, due = delivery_of(row, rhythms, now)
+        if due > now:
+            continue
         first = alerts.get(key)
         if first is not None:
             copy = {"feed": row.name, "title": row.title, "url": row.url}

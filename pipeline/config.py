@@ -25,6 +25,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -225,21 +226,17 @@ class SlackConfig(_Strict):
             raise ValueError("expected an http(s) URL such as https://slack.com/api/")
         return url if url.endswith("/") else url + "/"
 
-    @field_validator("signing_secret")
+    @field_validator("signing_secret", "app_token")
     @classmethod
-    def _plausible_secret(cls, secret: SecretStr | None) -> SecretStr | None:
-        problem = signing_secret_problem(secret.get_secret_value()) if secret else None
+    def _plausible_secret(cls, secret: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        # The same checks as the environment's SLACK_SIGNING_SECRET and SLACK_APP_TOKEN get.
+        problem_of = (
+            signing_secret_problem if info.field_name == "signing_secret" else app_token_problem
+        )
+        problem = problem_of(secret.get_secret_value()) if secret else None
         if problem:
             raise ValueError(problem)
         return secret
-
-    @field_validator("app_token")
-    @classmethod
-    def _app_level_token(cls, token: SecretStr | None) -> SecretStr | None:
-        problem = app_token_problem(token.get_secret_value()) if token else None
-        if problem:
-            raise ValueError(problem)
-        return token
 
 
 def signing_secret_problem(secret: str) -> str | None:

@@ -15,14 +15,13 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from alerts.destinations import alert_setup
-from alerts.ops import deliver_ops
+from alerts.ops import check_and_deliver_ops
 
 from . import store
 from .backfill import backfill
 from .config import Config, compile_topics, load_config
 from .config import database_url as resolve_database_url
 from .errors import NewswatchError
-from .health import check_health
 from .poll import due_feeds, poll
 from .records import FeedReport
 from .score import score_with
@@ -246,7 +245,7 @@ def deliver(
     with opened(config_path, database_url) as (config, engine):
         setup = alert_setup(config, compile_topics(config), slack_client=slack_client)
         report = setup.drain(engine, now=clock)
-        ops = deliver_ops(engine, setup, check_health(engine, config, clock()).problems, now=clock)
+        ops = check_and_deliver_ops(engine, setup, config, now=clock)
     if setup.problem:
         raise AlertsNotSent(setup.problem)
     return {

@@ -286,10 +286,6 @@ def to_bytes(sig: np.ndarray) -> bytes:
     return sig.astype("<u4").tobytes()
 
 
-def from_bytes(data: bytes) -> np.ndarray:
-    return np.frombuffer(data, dtype="<u4").astype(np.uint32)
-
-
 def from_bytes_matrix(data: Sequence[bytes]) -> np.ndarray:
     """Many stored signatures at once: an n x 64 uint32 array."""
     matrix = np.frombuffer(b"".join(data), dtype="<u4").astype(np.uint32)

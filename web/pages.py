@@ -111,9 +111,6 @@ def explain_page(request: Request, topic_id: str, article_id: int) -> Response:
         article=article,
         match=match,
         near=None if match.passed else near_miss(topic, document),
-        # As `topics explain` says it: several clauses' evidence is combined, and how.
-        combined=match.explanation is not None
-        and sum(not c.clause.startswith("NOT ") for c in match.explanation.clauses) > 1,
         stored=review.stored_match(site.engine, topic.id, article_id),
         label=labels.labels_for(site.engine, topic.id, [article_id]).get(article_id),
         story_id=story_id,

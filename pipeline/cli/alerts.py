@@ -83,15 +83,11 @@ def run_drain(engine: Engine, setup: AlertSetup, *, dry_run: bool = False) -> Dr
 def run_ops(engine: Engine, setup: AlertSetup, config: Config) -> None:
     """Check the watcher's health and send the operations notices that are due (when
     slack.ops_channel is set)."""
-    from alerts.ops import deliver_ops
-
-    from ..health import check_health
+    from alerts.ops import check_and_deliver_ops
 
     if setup.ops_destination is None:
         return
-    now = datetime.now(UTC)
-    problems = check_health(engine, config, now).problems
-    report = deliver_ops(engine, setup, problems, now=lambda: now)
+    report = check_and_deliver_ops(engine, setup, config, now=lambda: datetime.now(UTC))
     out.print(f"ops: {report.sent} notice(s) sent, {report.retrying} to retry")
     for error in report.errors:
         out.print(error_line("ops error", error, style="red"), soft_wrap=True)

@@ -128,8 +128,7 @@ def print_explanation(match: Match, document: Document) -> None:
     if not match.matched and explanation.excluded_by:
         terms = ", ".join(f"{h.term} in {h.field}" for h in explanation.excluded_by)
         out.print(f"  excluded by: {terms}")
-    positive = [c for c in explanation.clauses if not c.clause.startswith("NOT ")]
-    if len(positive) > 1:
+    if explanation.combined:
         out.print(
             "  score = geometric mean of the clauses' evidence × closeness "
             f"{explanation.together:.2f}"

@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-PROBLEM_KINDS = ("stale", "stuck", "failing", "moved", "silent")
-
 
 @dataclass(frozen=True)
 class Problem:

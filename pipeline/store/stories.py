@@ -42,7 +42,6 @@ from sqlalchemy import (
 
 from ..stories import (
     DEFAULT_WINDOW,
-    PERMUTATIONS,
     Nearest,
     StoredWindow,
     StoryIndex,
@@ -124,9 +123,10 @@ def _place(
     """Place the batch in time order; new stories get ids -1, -2, ... until inserted."""
     nearby = _Neighbourhood(connection, window)
     signatures = [signature(row.title, row.summary) for row in batch]
+    band_keys = stored_band_keys(np.array(signatures)).tolist()  # looked up, then stored
     placed = _Placements()
     for i, (row, sig) in enumerate(zip(batch, signatures, strict=True)):
-        nearby.cover(batch, signatures, i)
+        nearby.cover(batch, band_keys, i)
         found = nearby.nearest(sig, row.content_hash, row.published_at).choice
         if found is None:
             placed.new.append(_NewStory(row, row.published_at))
@@ -144,7 +144,7 @@ def _place(
         nearby.batch.add(row.id, story, sig, row.content_hash, row.published_at)
     placed.keys = [
         {"band_key": key, "published_at": row.published_at, "article_id": row.id}
-        for row, keys in zip(batch, stored_band_keys(np.array(signatures)).tolist(), strict=True)
+        for row, keys in zip(batch, band_keys, strict=True)
         for key in keys
     ]
     report.loaded += nearby.loaded
@@ -170,9 +170,9 @@ class _Neighbourhood:
         found = self.stored.nearest(sig, content_hash, _micros(when))
         return found.merge(self.batch.nearest(sig, content_hash, when))
 
-    def cover(self, rows: list[Row], signatures: list[np.ndarray], start: int) -> None:
+    def cover(self, rows: list[Row], band_keys: list[list[int]], start: int) -> None:
         """Look up the candidates of rows[start] and of the later rows within one window of it
-        (rows are in time order)."""
+        (rows are in time order; `band_keys` are theirs, as stored)."""
         first = rows[start].published_at
         if self.until is not None and first <= self.until:
             return
@@ -198,7 +198,7 @@ class _Neighbourhood:
             for i in group
             if not any(abs(_micros(rows[i].published_at) - when) <= window
                        for when in copies.get(rows[i].content_hash, ()))
-            for key in stored_band_keys(signatures[i].reshape(1, PERMUTATIONS))[0].tolist()
+            for key in band_keys[i]
         })  # fmt: skip
         # Two steps rather than a join, so no plan can scan `articles`: the keys' own index
         # gives the few ids, then each article is read by its primary key.

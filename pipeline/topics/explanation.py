@@ -70,6 +70,12 @@ class Explanation:
         return list(seen)
 
     @property
+    def combined(self) -> bool:
+        """Whether the score combines several clauses' evidence (their geometric mean times
+        closeness), as `topics explain` and the explain page say; NOT clauses carry none."""
+        return sum(not c.clause.startswith("NOT ") for c in self.clauses) > 1
+
+    @property
     def missing(self) -> tuple[str, ...]:
         """The clauses that did not hold."""
         return tuple(c.clause for c in self.clauses if not c.matched)
