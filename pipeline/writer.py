@@ -2,11 +2,12 @@
 feed's turn from a queue and writes whatever has queued up in one transaction.
 
 A transaction takes the turns that arrive within `GROUP_WAIT` of its first one, and all that
-queued while the previous one was written (up to `MAX_GROUP`), so 304s and fetch-log rows go in
-groups. A group is all or nothing; if it fails, its turns are written one
-by one, so that one feed's bad row (or a deadlock) is that feed's `store_error` and the others
-are stored. A process killed mid-group loses that uncommitted group whole: no ETag without
-its articles, and the next poll fetches those feeds again.
+queued while the previous one was written (up to `MAX_GROUP` turns, or until it holds
+`GROUP_ARTICLES` articles), so 304s and fetch-log rows go in groups. A group is all or
+nothing; if it fails, its turns are written one by one, so that one feed's bad row (or a
+deadlock) is that feed's `store_error` and the others are stored. A process killed mid-group
+loses that uncommitted group whole: no ETag without its articles, and the next poll fetches
+those feeds again.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ MAX_GROUP = 250
 # take the GIL from the fetching thread for a transaction per feed (most of a cycle of 304s);
 # a tenth of a second is nothing to a feed's next poll, and the end of a cycle does not wait.
 GROUP_WAIT = 0.1
+# A group that holds this many articles is written at once: a transaction's own cost is small
+# next to 250 rows, and writing them while the rest of the cycle is still being parsed keeps
+# the write off the end of the cycle (29 news feeds: the cycle's one group was written after
+# the last parse, a quarter of the cycle; benchmarks/ingest.py).
+GROUP_ARTICLES = 250
 _STOP = object()
 
 Written = Callable[[store.FetchRecord, list[int]], None]
@@ -69,8 +75,9 @@ class Writer:
             if first is _STOP:
                 return
             group = [first]
+            articles = len(first[1])  # type: ignore[index]
             until = time.monotonic() + GROUP_WAIT
-            while len(group) < MAX_GROUP:
+            while len(group) < MAX_GROUP and articles < GROUP_ARTICLES:
                 try:
                     more = self._queue.get(timeout=max(0.0, until - time.monotonic()))
                 except queue.Empty:
@@ -79,6 +86,7 @@ class Writer:
                     stopping = True
                     break
                 group.append(more)
+                articles += len(more[1])  # type: ignore[index]
             self._write(group)  # type: ignore[arg-type]
 
     def _write(self, group: list[Fetched]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from pipeline.parsepool import POOL_MIN_FEEDS, usable_cores
 from pipeline.poll import poll
 from pipeline.records import Article
 from pipeline.store.schema import ArticleRow, FeedRow, FetchLogRow
-from pipeline.writer import MAX_GROUP, Writer
+from pipeline.writer import GROUP_ARTICLES, MAX_GROUP, Writer
 from tests import feed_farm
 from tests.test_isolation import refuse_inserts_for
 
@@ -145,6 +146,28 @@ def test_turns_that_queued_up_are_written_in_groups(engine):
     with engine.connect() as connection:
         etags = connection.execute(select(FeedRow.etag)).scalars().all()
     assert set(etags) == {'"v1"'}
+
+
+def test_a_group_is_written_once_it_holds_enough_articles(engine):
+    half = GROUP_ARTICLES // 2
+    queued = [
+        (
+            record,
+            [
+                replace(article, guid=f"{article.guid}-{n}", url=None, canonical_url=None)
+                for n in range(half)
+                for article in articles
+            ],
+        )
+        for record, articles in turns(engine, 4)
+    ]
+    writer = Writer(engine, lambda r, ids: None, lambda r, e: r)
+    for record, articles in queued:
+        writer.put(record, articles)  # all waiting: only the article count splits them
+    with writer:
+        pass
+    assert writer.transactions == 2
+    assert count(engine, ArticleRow) == 4 * half
 
 
 def test_a_failing_group_is_written_feed_by_feed_and_no_etag_goes_without_its_articles(engine):
