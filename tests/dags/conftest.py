@@ -62,6 +62,19 @@ def articles(database: str) -> int:
     return count
 
 
+def newswatch_feeds(config: Path, database: str) -> str:
+    """`newswatch feeds` as a user runs it against the DAGs' database: its table, wide."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "newswatch"), "feeds", "-c", str(config)],
+        env={**os.environ, "COLUMNS": "250", "NEWSWATCH_DATABASE_URL": database},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def states(run) -> dict[str, list[str]]:
     """Each task's instance states in a DAG run (one per map index), sorted."""
     found: dict[str, list[str]] = {}

@@ -5,11 +5,7 @@ Scheduled polls over HTTP on 127.0.0.1, the Asset-triggered alerts run, and the 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 from sqlalchemy import create_engine, select
 from werkzeug import Request, Response
@@ -17,6 +13,7 @@ from werkzeug import Request, Response
 from pipeline.store.schema import ArticleRow
 from tests.airflow_live import LiveAirflow
 from tests.conftest import EXAMPLES
+from tests.dags.conftest import newswatch_feeds
 
 CONFIG = """
 feeds:
@@ -137,12 +134,6 @@ def test_scheduled_polls_and_asset_triggered_alerts_post_each_alert_once(
         assert len(polls) >= 2 and all(run.run_type == "scheduled" for run in polls)
         assert len(fake_slack.posts) == 2
 
-    health = subprocess.run(
-        [str(Path(sys.executable).parent / "newswatch"), "feeds", "-c", str(config)],
-        env={**os.environ, "COLUMNS": "250", "NEWSWATCH_DATABASE_URL": database},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    [broken] = [line for line in health.stdout.splitlines() if "Broken" in line]
+    health = newswatch_feeds(config, database)
+    [broken] = [line for line in health.splitlines() if "Broken" in line]
     assert "http_5xx (500)" in broken

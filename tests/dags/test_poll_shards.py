@@ -3,9 +3,6 @@ few shards, failing feeds reported, runs that could poll nothing failed, the for
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests import feed_farm
-from tests.dags.conftest import articles, asset_events, returned, states
+from tests.dags.conftest import articles, asset_events, newswatch_feeds, returned, states
 
 # 1,500 feeds, unevenly spread: the biggest host holds 400, two hold 10.
 PER_HOST = [400, 300, 200, 150, 120, 100, 80, 60, 40, 30, 10, 10]
@@ -34,18 +31,6 @@ def deploy(tmp_path: Path, monkeypatch, config_text: str) -> tuple[Path, str]:
     monkeypatch.setenv("AIRFLOW_VAR_NEWSWATCH_CONFIG", str(config))
     monkeypatch.setenv("NEWSWATCH_DATABASE_URL", database)
     return config, database
-
-
-def newswatch_feeds(config: Path, database: str) -> str:
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "newswatch"), "feeds", "-c", str(config)],
-        env={**os.environ, "COLUMNS": "250", "NEWSWATCH_DATABASE_URL": database},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def test_1500_due_feeds_poll_in_four_shards_without_splitting_a_host(
