@@ -1,8 +1,11 @@
 """Split the labelled topic-evaluation set into a tuning half and a test half, by feed.
 
-Run once, after labelling:  python benchmarks/topic_split.py
+Run after labelling:  python benchmarks/topic_split.py
 It reads only tests/data/topic_eval/labels.csv (never a matcher's output) and writes
-tests/data/topic_eval/split.csv. The rule (also in tests/data/topic_eval/definitions.md):
+tests/data/topic_eval/split.csv: each feed's half now (`half`) and in rounds 1-2
+(`rounds_1_2`). Round 3: every feed labelled before it is in the tuning half, and the feeds
+held out for it (topic_eval/heldout/, labelled without looking at any matcher's output) make
+the test half. The rule of rounds 1-2 (also in tests/data/topic_eval/definitions.md):
 
 - the items made for the evaluation go to their fixed half: extra_items.xml (the motivating
   article in three forms, hard negatives) to test, tuning_extra_items.xml to tuning;
@@ -22,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "tests/data/topic_eval"
 FIXED = {"topic_eval/extra_items.xml": "test", "topic_eval/tuning_extra_items.xml": "tuning"}
 HALVES = ("tuning", "test")
+HELD_OUT = "topic_eval/heldout/"
 
 
 def read_labels() -> tuple[list[str], list[dict[str, str]]]:
@@ -67,13 +71,24 @@ def split(topics: list[str], rows: list[dict[str, str]]) -> dict[str, str]:
     return assignment
 
 
+def split_round_3(topics: list[str], rows: list[dict[str, str]]) -> dict[str, tuple[str, str]]:
+    """Each feed's (half, half in rounds 1-2): the held-out feeds are the test half."""
+    earlier = split(topics, [r for r in rows if not r["feed"].startswith(HELD_OUT)])
+    held_out = {r["feed"] for r in rows if r["feed"].startswith(HELD_OUT)}
+    return {
+        **{feed: ("tuning", half) for feed, half in earlier.items()},
+        **{feed: ("test", "") for feed in held_out},
+    }
+
+
 def main() -> None:
     topics, rows = read_labels()
-    assignment = split(topics, rows)
+    halves = split_round_3(topics, rows)
     with (EVAL / "split.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["feed", "half"])
-        writer.writerows(sorted(assignment.items()))
+        writer.writerow(["feed", "half", "rounds_1_2"])
+        writer.writerows((feed, *pair) for feed, pair in sorted(halves.items()))
+    assignment = {feed: half for feed, (half, _) in halves.items()}
     for half in HALVES:
         mine = [r for r in rows if assignment[r["feed"]] == half]
         english = [r for r in mine if r["lang"] == "en"]

@@ -171,8 +171,12 @@ def compile_scorer(node: Node, positions_of: Callable[[Term], TermPositions]) ->
                 return 0.0, []
             close = frozenset(p for pair in pairs for p in pair)
             value = math.sqrt(left(scan, close)[0] * right(scan, close)[0])
-            # "before nuclear talks resume, Iran ...": the cue puts the whole pair in passing
-            if all(mention_weight(scan, a) < weight(a) for a, _ in pairs):
+            # "before nuclear talks resume, Iran ..." or "near Iran ahead of talks": a cue on
+            # either word puts the pair in passing
+            if all(
+                mention_weight(scan, a) < weight(a) or mention_weight(scan, b) < weight(b)
+                for a, b in pairs
+            ):
                 value *= math.sqrt(IN_PASSING)
             return value, list(close)
 
