@@ -29,19 +29,35 @@ def test_every_corpus_news_item_is_labelled_once(evaluation):
     assert corpus <= set(labelled) and len(corpus) >= 900
 
 
-def test_halves_are_made_of_whole_feeds_with_the_added_test_items_in_the_test_half(evaluation):
+def test_halves_are_made_of_whole_feeds_with_the_held_out_feeds_as_the_test_half(evaluation):
     with SPLIT.open(encoding="utf-8") as handle:
-        halves = {row["feed"]: row["half"] for row in csv.DictReader(handle)}
-    assert set(halves.values()) == {"tuning", "test"}
-    assert all(item.half == halves[item.feed] for item in evaluation.items)
+        split = {row["feed"]: row for row in csv.DictReader(handle)}
+    assert {row["half"] for row in split.values()} == {"tuning", "test"}
+    assert all(item.half == split[item.feed]["half"] for item in evaluation.items)
+    for feed, row in split.items():
+        held_out = feed.startswith("topic_eval/heldout/")
+        assert (row["half"] == "test") == held_out, feed
+        assert (row["rounds_1_2"] == "") == held_out, feed  # no held-out feed was seen before
     added = [
         i for i in evaluation.items if i.guid in MOTIVATING or i.guid.startswith(HARD_NEGATIVE)
     ]
-    assert len(added) == 7 and {i.half for i in added} == {"test"}
+    assert len(added) == 7 and {i.earlier_half for i in added} == {"test"}
     for half in ("tuning", "test"):
         items = evaluation.in_half(half)
-        assert len(items) > 400
-        assert all(sum(t in i.relevant for i in items) >= 3 for t in evaluation.topics)
+        assert len(items) > 700
+        assert sum("peace-talks" in i.relevant for i in items) >= 30
+
+
+def test_every_held_out_item_is_labelled_once(evaluation):
+    logging.disable(logging.WARNING)
+    held_out = {
+        ("topic_eval/heldout/" + path.name, article.guid)
+        for path in (DATA / "topic_eval/heldout").glob("*.xml")
+        for article in parse_bytes(path.read_bytes(), "https://x.example/").articles
+    }
+    logging.disable(logging.NOTSET)
+    labelled = {(i.feed, i.guid) for i in evaluation.items if i.half == "test"}
+    assert labelled == held_out and len(held_out) == 742
 
 
 def test_the_motivating_article_in_all_three_forms_is_caught_by_the_defence_topic(evaluation):
@@ -54,10 +70,28 @@ def test_the_hard_negatives_match_no_topic(evaluation):
     assert len(negatives) == 4 and all(not i.predicted for i in negatives)
 
 
+# Regression guards, a little below what was measured (README, "The example topics, measured"):
+# the tuning half at the end of round 3, and the held-out test half when it was first computed.
+# The goal, precision 0.9 and recall 0.85 on the test half, is not met.
+FLOORS = {
+    "tuning": {
+        "defence-secretary-meetings": (0.85, 0.95),
+        "peace-talks": (0.8, 0.9),
+        "elections": (0.8, 0.8),
+        "trade-tariffs": (0.8, 0.85),
+    },
+    "test": {
+        "defence-secretary-meetings": (1.0, 0.0),
+        "peace-talks": (0.7, 0.45),
+        "elections": (0.6, 0.65),
+        "trade-tariffs": (0.9, 0.8),
+    },
+}
+
+
 @pytest.mark.parametrize("half", ["tuning", "test"])
 def test_precision_and_recall_do_not_fall_below_what_was_measured(evaluation, half):
-    # A regression guard, below the figures measured when the topics were tuned (README, "The
-    # example topics, measured"); the goal, 0.9 and 0.85 on the test half, is not met by all.
     for topic, counts in evaluation.counts(half).items():
-        assert counts.precision >= 0.7, (topic, counts.false_positives)
-        assert counts.recall >= 0.7, (topic, counts.false_negatives)
+        precision, recall = FLOORS[half][topic]
+        assert counts.precision >= precision, (topic, counts.false_positives)
+        assert counts.recall >= recall, (topic, counts.false_negatives)
