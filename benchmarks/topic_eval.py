@@ -2,13 +2,13 @@
 
 Run by hand:  python benchmarks/topic_eval.py [--show-test-misses | --tuning-only]
 
-The set is tests/data/topic_eval/: every item of the corpus news feeds, the feeds held out for
-round 3 (heldout/), and a few added items, labelled by reading against each topic's written
+The set is tests/data/topic_eval/: every item of the corpus news feeds, the feeds held out by
+rounds 3 and 4 (round3/, round4/), and a few added items, labelled by reading against each topic's written
 definition (definitions.md), and split by feed into a tuning half and a test half (split.csv).
 Queries are tuned on the tuning half only, so this prints the tuning half's misses and only the
 test half's figures (pass --show-test-misses to list those too, once tuning is over). The
-figures of the rounds 1-2 test half (now tuned on, see definitions.md) are reported apart, for
-comparison with those rounds. Precision and recall are over English items (the example topics
+figures of earlier rounds' test halves (now tuned on, see definitions.md) are reported apart,
+for comparison with those rounds. Precision and recall are over English items (the example topics
 are English queries); non-English items are reported apart. Figures go to
 benchmarks/results/topic_eval.json.
 """
@@ -38,6 +38,7 @@ LABELS = DATA / "topic_eval/labels.csv"
 SPLIT = DATA / "topic_eval/split.csv"
 CONFIG = ROOT / "examples/newswatch.yaml"
 HALVES = ("tuning", "test")
+EARLIER_ROUNDS = ("rounds_1_2", "round_3")  # split.csv columns of the rounds before this one
 DEFENCE = "defence-secretary-meetings"
 MOTIVATING = ("motivating-title-first-paragraph", "motivating-full-text", "motivating-title-dek")
 HARD_NEGATIVE = "hard-negative-"
@@ -50,7 +51,7 @@ class Item:
     lang: str
     title: str
     half: str
-    earlier_half: str  # its half in rounds 1-2 ("" for the feeds held out for round 3)
+    earlier_halves: dict[str, str]  # split.csv's column of each earlier round -> its half then
     relevant: frozenset[str]  # topic ids
     predicted: frozenset[str]  # topic ids that passed
 
@@ -93,9 +94,9 @@ class Evaluation:
         """Per topic, over the half's English items."""
         return self._counts(self.in_half(half))
 
-    def earlier_test_counts(self) -> dict[str, Counts]:
-        """Per topic, over the English items of the rounds 1-2 test half."""
-        return self._counts([i for i in self.items if i.earlier_half == "test"])
+    def earlier_test_counts(self, round_column: str) -> dict[str, Counts]:
+        """Per topic, over the English items of an earlier round's test half."""
+        return self._counts([i for i in self.items if i.earlier_halves[round_column] == "test"])
 
     def _counts(self, items: Iterable[Item]) -> dict[str, Counts]:
         counts = {topic: Counts() for topic in self.topics}
@@ -149,7 +150,7 @@ def evaluate(config: Path = CONFIG) -> Evaluation:
                 row["lang"],
                 row["title"],
                 split[row["feed"]]["half"],
-                split[row["feed"]]["rounds_1_2"],
+                {k: v for k, v in split[row["feed"]].items() if k.startswith("round")},
                 relevant,
                 predicted & set(topics),
             )
@@ -239,10 +240,11 @@ def main() -> None:
         }
     if args.tuning_only:
         return
-    earlier = evaluation.earlier_test_counts()
-    print("rounds 1-2 test half (tuned on since round 3):")
-    _print_counts(earlier, misses=False)
-    report["rounds_1_2_test_half"] = _counts_report(earlier, with_misses=False)
+    for column in EARLIER_ROUNDS:
+        earlier = evaluation.earlier_test_counts(column)
+        print(f"{column.replace('_', ' ')} test half (tuned on since):")
+        _print_counts(earlier, misses=False)
+        report[f"{column}_test_half"] = _counts_report(earlier, with_misses=False)
     checks = _checks(evaluation)
     report["checks"] = checks
     print("motivating article caught by the defence topic:", checks["motivating_article_caught"])

@@ -2,10 +2,11 @@
 
 Run after labelling:  python benchmarks/topic_split.py
 It reads only tests/data/topic_eval/labels.csv (never a matcher's output) and writes
-tests/data/topic_eval/split.csv: each feed's half now (`half`) and in rounds 1-2
-(`rounds_1_2`). Round 3: every feed labelled before it is in the tuning half, and the feeds
-held out for it (topic_eval/heldout/, labelled without looking at any matcher's output) make
-the test half. The rule of rounds 1-2 (also in tests/data/topic_eval/definitions.md):
+tests/data/topic_eval/split.csv: each feed's half now (`half`) and in each earlier round
+(`rounds_1_2`, `round_3`, ...). From round 3 on, each round holds out new feeds
+(topic_eval/round<N>/, collected and labelled without looking at the topics or any matcher's
+output) as its test half, and every feed labelled before it is in the tuning half. The rule
+of rounds 1-2 (also in tests/data/topic_eval/definitions.md):
 
 - the items made for the evaluation go to their fixed half: extra_items.xml (the motivating
   article in three forms, hard negatives) to test, tuning_extra_items.xml to tuning;
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "tests/data/topic_eval"
 FIXED = {"topic_eval/extra_items.xml": "test", "topic_eval/tuning_extra_items.xml": "tuning"}
 HALVES = ("tuning", "test")
-HELD_OUT = "topic_eval/heldout/"
+ROUNDS = (3, 4)  # the rounds that held out feeds of their own, in topic_eval/round<N>/
 
 
 def read_labels() -> tuple[list[str], list[dict[str, str]]]:
@@ -71,24 +72,38 @@ def split(topics: list[str], rows: list[dict[str, str]]) -> dict[str, str]:
     return assignment
 
 
-def split_round_3(topics: list[str], rows: list[dict[str, str]]) -> dict[str, tuple[str, str]]:
-    """Each feed's (half, half in rounds 1-2): the held-out feeds are the test half."""
-    earlier = split(topics, [r for r in rows if not r["feed"].startswith(HELD_OUT)])
-    held_out = {r["feed"] for r in rows if r["feed"].startswith(HELD_OUT)}
-    return {
-        **{feed: ("tuning", half) for feed, half in earlier.items()},
-        **{feed: ("test", "") for feed in held_out},
-    }
+def round_of(feed: str) -> int | None:
+    """The round whose held-out feeds include `feed` (None for rounds 1-2's feeds)."""
+    return next((n for n in ROUNDS if feed.startswith(f"topic_eval/round{n}/")), None)
+
+
+def split_by_round(topics: list[str], rows: list[dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Each feed's half in every round: `rounds_1_2`, `round_<N>` for each later round, and
+    `half`, the latest round's. In round N, round N's feeds are the test half, feeds labelled
+    before it the tuning half, and later feeds did not exist ("")."""
+    feeds = {r["feed"] for r in rows}
+    earlier = split(topics, [r for r in rows if round_of(r["feed"]) is None])
+    halves: dict[str, dict[str, str]] = {}
+    for feed in feeds:
+        first = round_of(feed)
+        row = {"rounds_1_2": earlier.get(feed, "")}
+        for n in ROUNDS:
+            row[f"round_{n}"] = (
+                "tuning" if first is None or first < n else "test" if first == n else ""
+            )
+        halves[feed] = {"half": row[f"round_{ROUNDS[-1]}"], **row}
+    return halves
 
 
 def main() -> None:
     topics, rows = read_labels()
-    halves = split_round_3(topics, rows)
+    halves = split_by_round(topics, rows)
+    columns = ["half", "rounds_1_2", *(f"round_{n}" for n in ROUNDS)]
     with (EVAL / "split.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["feed", "half", "rounds_1_2"])
-        writer.writerows((feed, *pair) for feed, pair in sorted(halves.items()))
-    assignment = {feed: half for feed, (half, _) in halves.items()}
+        writer.writerow(["feed", *columns])
+        writer.writerows([feed, *(row[c] for c in columns)] for feed, row in sorted(halves.items()))
+    assignment = {feed: row["half"] for feed, row in halves.items()}
     for half in HALVES:
         mine = [r for r in rows if assignment[r["feed"]] == half]
         english = [r for r in mine if r["lang"] == "en"]
