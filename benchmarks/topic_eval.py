@@ -3,8 +3,9 @@
 Run by hand:  python benchmarks/topic_eval.py [--show-test-misses | --tuning-only]
 
 The set is tests/data/topic_eval/: every item of the corpus news feeds, the feeds held out by
-rounds 3 and 4 (round3/, round4/), and a few added items, labelled by reading against each topic's written
-definition (definitions.md), and split by feed into a tuning half and a test half (split.csv).
+rounds 3 and 4 (round3/, round4/), and a few added items, labelled by reading against each
+topic's written definition (definitions.md), and split by feed into a tuning half and a test
+half (split.csv).
 Queries are tuned on the tuning half only, so this prints the tuning half's misses and only the
 test half's figures (pass --show-test-misses to list those too, once tuning is over). The
 figures of earlier rounds' test halves (now tuned on, see definitions.md) are reported apart,
