@@ -29,35 +29,40 @@ def test_every_corpus_news_item_is_labelled_once(evaluation):
     assert corpus <= set(labelled) and len(corpus) >= 900
 
 
-def test_halves_are_made_of_whole_feeds_with_the_held_out_feeds_as_the_test_half(evaluation):
+def test_halves_are_made_of_whole_feeds_with_the_latest_round_as_the_test_half(evaluation):
     with SPLIT.open(encoding="utf-8") as handle:
         split = {row["feed"]: row for row in csv.DictReader(handle)}
     assert {row["half"] for row in split.values()} == {"tuning", "test"}
     assert all(item.half == split[item.feed]["half"] for item in evaluation.items)
     for feed, row in split.items():
-        held_out = feed.startswith("topic_eval/heldout/")
-        assert (row["half"] == "test") == held_out, feed
-        assert (row["rounds_1_2"] == "") == held_out, feed  # no held-out feed was seen before
+        first = next((n for n in (3, 4) if feed.startswith(f"topic_eval/round{n}/")), None)
+        # a round's test feeds were never seen before it, and are tuning data after it
+        assert (row["rounds_1_2"] == "") == (first is not None), feed
+        assert row["round_3"] == {None: "tuning", 3: "test", 4: ""}[first], feed
+        assert row["half"] == row["round_4"] == ("test" if first == 4 else "tuning"), feed
     added = [
         i for i in evaluation.items if i.guid in MOTIVATING or i.guid.startswith(HARD_NEGATIVE)
     ]
-    assert len(added) == 7 and {i.earlier_half for i in added} == {"test"}
+    assert len(added) == 7 and {i.earlier_halves["rounds_1_2"] for i in added} == {"test"}
     for half in ("tuning", "test"):
         items = evaluation.in_half(half)
-        assert len(items) > 700
+        assert len(items) > 1000
         assert sum("peace-talks" in i.relevant for i in items) >= 30
 
 
-def test_every_held_out_item_is_labelled_once(evaluation):
+@pytest.mark.parametrize(("folder", "count"), [("round3", 742), ("round4", 1373)])
+def test_every_held_out_item_is_labelled_once(evaluation, folder, count):
     logging.disable(logging.WARNING)
     held_out = {
-        ("topic_eval/heldout/" + path.name, article.guid)
-        for path in (DATA / "topic_eval/heldout").glob("*.xml")
+        (f"topic_eval/{folder}/" + path.name, article.guid)
+        for path in (DATA / "topic_eval" / folder).glob("*.xml")
         for article in parse_bytes(path.read_bytes(), "https://x.example/").articles
     }
     logging.disable(logging.NOTSET)
-    labelled = {(i.feed, i.guid) for i in evaluation.items if i.half == "test"}
-    assert labelled == held_out and len(held_out) == 742
+    labelled = {
+        (i.feed, i.guid) for i in evaluation.items if i.feed.startswith(f"topic_eval/{folder}/")
+    }
+    assert labelled == held_out and len(held_out) == count
 
 
 def test_the_motivating_article_in_all_three_forms_is_caught_by_the_defence_topic(evaluation):
