@@ -76,19 +76,20 @@ def test_the_hard_negatives_match_no_topic(evaluation):
 
 
 # Regression guards, a little below what was measured (README, "The example topics, measured"):
-# the tuning half at the end of round 3, and the held-out test half when it was first computed.
-# The goal, precision 0.9 and recall 0.85 on the test half, is not met.
+# the tuning half (rounds 1-3) at the end of round 4's tuning, and round 4's held-out test half
+# when it was first computed. The goal, precision 0.9 and recall 0.85 on the test half, is not
+# met; the defence topic found none of round 4's twelve positives.
 FLOORS = {
     "tuning": {
-        "defence-secretary-meetings": (0.85, 0.95),
+        "defence-secretary-meetings": (0.85, 0.8),
         "peace-talks": (0.8, 0.9),
-        "elections": (0.8, 0.8),
-        "trade-tariffs": (0.8, 0.85),
+        "elections": (0.7, 0.7),
+        "trade-tariffs": (0.85, 0.8),
     },
     "test": {
-        "defence-secretary-meetings": (1.0, 0.0),
-        "peace-talks": (0.7, 0.45),
-        "elections": (0.6, 0.65),
+        "defence-secretary-meetings": (0.0, 0.0),
+        "peace-talks": (0.6, 0.55),
+        "elections": (0.7, 0.55),
         "trade-tariffs": (0.9, 0.8),
     },
 }
