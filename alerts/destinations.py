@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -17,6 +16,7 @@ from pipeline.config import Config
 from pipeline.errors import ConfigError
 from pipeline.topics import Topic
 
+from .credentials import slack_token, slack_webhook
 from .drain import DrainSettings, drain
 from .records import DrainReport
 from .slack import ConsoleSink, RedactingFilter, Redactor, Sink, WebApiSink, WebhookSink
@@ -69,17 +69,10 @@ def alert_setup(
     caller's other work: the setup has no sink for it, its alerts stay pending, and `problem`
     says which key is wrong and how, never its value."""
     slack = config.slack
-    token_key, token = _first(
-        ("the slack_api_default connection", slack_client.token if slack_client else None),
-        ("token", token),
-        ("slack.token", _secret(slack.token)),
-        ("SLACK_BOT_TOKEN", os.environ.get("SLACK_BOT_TOKEN")),
+    token_key, token = slack_token(
+        config, token=token, client_token=slack_client.token if slack_client else None
     )
-    webhook_key, webhook_url = _first(
-        ("webhook_url", webhook_url),
-        ("slack.webhook_url", _secret(slack.webhook_url)),
-        ("SLACK_WEBHOOK_URL", os.environ.get("SLACK_WEBHOOK_URL")),
-    )
+    webhook_key, webhook_url = slack_webhook(config, url=webhook_url)
     settings = DrainSettings(
         digest_after=slack.digest_after,
         min_interval=slack.min_interval,
@@ -135,11 +128,6 @@ def _with_ops(setup: AlertSetup, sink: str, ops_channel: str | None) -> AlertSet
     return setup
 
 
-def _first(*candidates: tuple[str, str | None]) -> tuple[str, str | None]:
-    """The first (key, value) with a value: where a credential came from, and the credential."""
-    return next(((key, value) for key, value in candidates if value), ("", None))
-
-
 def _unusable(
     problem: str,
     destinations: dict[str, str],
@@ -189,10 +177,6 @@ def webhook_problem(url: str, api_url: str) -> str | None:
     if not parts.path.startswith("/services/"):
         return f"not an incoming-webhook URL ({_EXPECTED_WEBHOOK})"
     return None
-
-
-def _secret(value: object) -> str | None:
-    return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]
 
 
 def install_redaction(redactor: Redactor) -> None:

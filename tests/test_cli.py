@@ -126,6 +126,25 @@ def test_topics_check_prints_each_topic_as_understood(tmp_path):
     assert "((@defence_officials NEAR/15 @meeting) OR @defence_talks)" in result.stdout
 
 
+def test_topics_check_says_where_alerts_go_with_the_credentials_set_now(tmp_path):
+    config = copy_example(tmp_path)
+    without = {"SLACK_BOT_TOKEN": "", "SLACK_WEBHOOK_URL": ""}
+    result = newswatch("topics", "check", "-c", str(config), cwd=tmp_path, env=without)
+    assert result.stdout.count("alerts to: the terminal (no Slack credential)") == 4
+    # A bot token in the environment: `run` would stop for the missing channel, and says so.
+    token = {**without, "SLACK_BOT_TOKEN": "xoxb-1-2-tokenvalue"}
+    result = newswatch("topics", "check", "-c", str(config), cwd=tmp_path, env=token)
+    assert result.returncode == 0
+    assert result.stdout.count("alerts to: nowhere: SLACK_BOT_TOKEN is set") == 4
+    assert "tokenvalue" not in result.stdout + result.stderr
+    config.write_text(config.read_text() + "\nslack:\n  default_channel: '#news'\n")
+    result = newswatch("topics", "check", "-c", str(config), cwd=tmp_path, env=token)
+    assert result.stdout.count("alerts to: Slack #news (SLACK_BOT_TOKEN)") == 4
+    hook = {**without, "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/hookvalue"}
+    result = newswatch("topics", "check", "-c", str(config), cwd=tmp_path, env=hook)
+    assert result.stdout.count("the incoming webhook's channel (SLACK_WEBHOOK_URL)") == 4
+
+
 def test_topics_check_rejects_a_bad_query_with_its_column(tmp_path):
     config = copy_example(tmp_path)
     text = config.read_text()

@@ -39,6 +39,8 @@ app.add_typer(topics_app, name="topics")
 @handles_errors
 def check_command(config: ConfigOption = None, verbose: VerboseOption = 0) -> None:
     """Validate every topic and print each as it was understood."""
+    from alerts.credentials import slack_token, slack_webhook
+
     from ..config import compile_topics, load_config
 
     setup_logging(verbose)
@@ -47,6 +49,23 @@ def check_command(config: ConfigOption = None, verbose: VerboseOption = 0) -> No
     if not topics:
         out.print("no topics configured")
         return
+    token_key, token = slack_token(settings)
+    webhook_key, webhook = slack_webhook(settings)
+
+    def destination(topic: Topic) -> str:
+        """Where `run` would send the topic's alerts, with the credentials set now."""
+        channel = topic.channel or settings.slack.default_channel
+        if token:
+            if channel:
+                return f"Slack {channel} ({token_key})"
+            return (
+                f"nowhere: {token_key} is set but the topic has no slack.channel and "
+                "slack.default_channel is not set, so `run` stops until one is"
+            )
+        if webhook:
+            return f"the incoming webhook's channel ({webhook_key})"
+        return "the terminal (no Slack credential)"
+
     for topic in topics:
         state = ("", "") if topic.enabled else (" (disabled)", "yellow")
         out.print(styled((topic.id, "bold"), f": {topic.name}", state))
@@ -54,7 +73,7 @@ def check_command(config: ConfigOption = None, verbose: VerboseOption = 0) -> No
         if topic.exclude is not None:
             out.print(f"  exclude:   {topic.exclude}", soft_wrap=True)
         out.print(f"  threshold: {topic.threshold}")
-        out.print(f"  alerts to: {topic.channel or 'console (no Slack channel)'}")
+        out.print(f"  alerts to: {destination(topic)}")
     out.print(f"{len(topics)} topic(s) OK")
 
 
