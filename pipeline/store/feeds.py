@@ -28,7 +28,8 @@ class ScheduledFeed:
 
 @dataclass(frozen=True, slots=True)
 class FeedHealthRow:
-    """One feed's stored fetch state, as `feed_health` reads it (pipeline/health judges it)."""
+    """One feed's row as `feed_health` reads it: its last fetch and article count, shown beside
+    pipeline.health's judgement (`newswatch health feeds`, the web feeds page)."""
 
     name: str
     url: str
