@@ -65,7 +65,7 @@ def feeds_command(
     out.print(table)
 
 
-def _last_error(row: store.FeedHealth | None) -> str:
+def _last_error(row: store.FeedHealthRow | None) -> str:
     if row is None:
         return ""
     return row.last_error or (f"warning: {row.last_warning}" if row.last_warning else "")

@@ -13,12 +13,12 @@ from .database import (
     open_database,
     upgrade,
 )
-from .feeds import FeedHealth, ScheduledFeed, feed_health, sync_feeds
+from .feeds import FeedHealthRow, ScheduledFeed, feed_health, sync_feeds
 from .fetches import FetchRecord, record_fetch, record_fetches
 from .matches import get_article
 
 __all__ = [
-    "FeedHealth",
+    "FeedHealthRow",
     "FetchRecord",
     "ScheduledFeed",
     "connect",

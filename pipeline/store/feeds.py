@@ -27,7 +27,10 @@ class ScheduledFeed:
 
 
 @dataclass(frozen=True, slots=True)
-class FeedHealth:
+class FeedHealthRow:
+    """One feed's row as `feed_health` reads it: its last fetch and article count, shown beside
+    pipeline.health's judgement (`newswatch health feeds`, the web feeds page)."""
+
     name: str
     url: str
     last_status: str | None
@@ -105,14 +108,14 @@ def _configured_urls(feed: FeedConfig) -> tuple[str, ...]:
     return (feed.url, backfill_url) if backfill_url else (feed.url,)
 
 
-def feed_health(engine: Engine, names: Sequence[str] | None = None) -> list[FeedHealth]:
+def feed_health(engine: Engine, names: Sequence[str] | None = None) -> list[FeedHealthRow]:
     # The stored count, kept by every insert: no scan of the articles table.
     query = select(FEEDS).order_by(FEEDS.c.name)
     if names is not None:
         query = query.where(FEEDS.c.name.in_(names))
     with engine.connect() as connection:
         return [
-            FeedHealth(
+            FeedHealthRow(
                 name=row.name,
                 url=row.url,
                 last_status=row.last_status,
