@@ -20,7 +20,7 @@ from itertools import groupby
 
 from sqlalchemy import Engine, Table
 
-from pipeline.rhythm import IMMEDIATE, Rhythm
+from pipeline.delivery import IMMEDIATE, Rhythm
 
 from . import outbox
 from .message import render_alert, render_digest, render_follow_up, render_scheduled_digest

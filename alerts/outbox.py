@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, and_, case, func, select, update
 
-from pipeline.rhythm import IMMEDIATE, Rhythm
+from pipeline.delivery import IMMEDIATE, Rhythm
 from pipeline.store.database import insert_for
 from pipeline.store.labels import is_muted
 from pipeline.store.schema import ArticleRow, FeedRow, TopicMatchRow

@@ -31,7 +31,7 @@ from alerts.records import Alert  # noqa: E402
 from benchmarks.ingest import machine  # noqa: E402
 from benchmarks.report import write_results  # noqa: E402
 from pipeline import store  # noqa: E402
-from pipeline.rhythm import Rhythm  # noqa: E402
+from pipeline.delivery import Rhythm  # noqa: E402
 
 TOPICS = 50
 NOW = datetime(2026, 11, 27, 23, 0, tzinfo=UTC)  # inside 22:00-07:00 London

@@ -14,8 +14,8 @@ from alerts import outbox
 from alerts.destinations import alert_setup
 from pipeline import store
 from pipeline.config import Config, FeedConfig, SlackConfig, TopicConfig, compile_topics
+from pipeline.delivery import Rhythm
 from pipeline.poll import poll
-from pipeline.rhythm import Rhythm
 from pipeline.score import score_new_articles
 from pipeline.store.schema import AlertRow
 from tests.test_alerts import DEFENCE_STORIES, ELECTION_ITEM, feed_file

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pipeline.config import load_config
-from pipeline.rhythm import Rhythm
+from pipeline.delivery import Rhythm
 from tests.test_config import error_for, write
 
 TOPIC = "topics:\n  - {id: defence, name: Defence, query: defence, delivery: {%s}}\n"

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from alerts.records import DrainReport
 
     from ..config import Config
-    from ..rhythm import Rhythm
+    from ..delivery import Rhythm
 
 alerts_app = typer.Typer(
     help="The alert outbox: list (default), retry, send.", invoke_without_command=True

@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..rhythm import Rhythm
+from ..delivery import Rhythm
 from .secrets import app_token_problem, signing_secret_problem
 from .values import AllowEntry, Duration, check_feed_url
 
