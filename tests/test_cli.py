@@ -123,7 +123,7 @@ def test_topics_check_prints_each_topic_as_understood(tmp_path):
     result = newswatch("topics", "check", "-c", str(config), cwd=tmp_path)
     assert result.returncode == 0
     assert "defence-secretary-meetings" in result.stdout and "4 topic(s) OK" in result.stdout
-    assert "((@defence_officials NEAR/15 @meeting) OR @defence_talks)" in result.stdout
+    assert "((@defence_officials NEAR/15 @meeting) OR @defence_talks OR (nato NEAR/10" in result.stdout
 
 
 def test_topics_check_says_where_alerts_go_with_the_credentials_set_now(tmp_path):
