@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -114,6 +115,19 @@ def test_run_scores_new_articles_and_lists_the_matches(tmp_path):
     assert "scored 8 new article(s)" in result.stdout
     line = next(row for row in result.stdout.splitlines() if "India-Israel" in row)
     assert "defence-secretary-meetings" in line
+    # the matches table gives the id that `topics explain --article` takes
+    article_id = re.search(r"│\s*(\d+)\s*│\s*India-Israel", line).group(1)
+    explained = newswatch(
+        "topics",
+        "explain",
+        "defence-secretary-meetings",
+        "--article",
+        article_id,
+        "-c",
+        str(config),
+        cwd=tmp_path,
+    )
+    assert "on 'India-Israel Defence Talks" in explained.stdout and "PASSES" in explained.stdout
     again = newswatch("run", "-c", str(config), cwd=tmp_path)
     assert "scored 0 new article(s) against the topics: 0 match(es)" in again.stdout
 
@@ -123,7 +137,9 @@ def test_topics_check_prints_each_topic_as_understood(tmp_path):
     result = newswatch("topics", "check", "-c", str(config), cwd=tmp_path)
     assert result.returncode == 0
     assert "defence-secretary-meetings" in result.stdout and "4 topic(s) OK" in result.stdout
-    assert "((@defence_officials NEAR/15 @meeting) OR @defence_talks OR (nato NEAR/10" in result.stdout
+    assert (
+        "((@defence_officials NEAR/15 @meeting) OR @defence_talks OR (nato NEAR/10" in result.stdout
+    )
 
 
 def test_topics_check_says_where_alerts_go_with_the_credentials_set_now(tmp_path):

@@ -85,12 +85,13 @@ def print_score_summary(result: ScoreResult, engine: Engine) -> None:
     if not result.matches:
         return
     table = Table(title_justify="left")
-    for column in ("topic", "score", "article"):
+    # The id is what `topics explain --article` takes.
+    for column in ("topic", "score", "id", "article"):
         table.add_column(column)
     for match in result.matches:
         article = store.get_article(engine, match.article_id)
-        title = article.title if article else f"#{match.article_id}"
-        table.add_row(match.topic_id, f"{match.score:.2f}", title)
+        title = article.title if article else ""
+        table.add_row(match.topic_id, f"{match.score:.2f}", str(match.article_id), title)
     out.print(table)
 
 
