@@ -3,7 +3,7 @@
 Run by hand:  python benchmarks/topic_eval.py [--show-test-misses | --tuning-only]
 
 The set is tests/data/topic_eval/: every item of the corpus news feeds, the feeds held out by
-rounds 3 and 4 (round3/, round4/), and a few added items, labelled by reading against each
+rounds 3 to 5 (round3/ ...), and a few added items, labelled by reading against each
 topic's written definition (definitions.md), and split by feed into a tuning half and a test
 half (split.csv).
 Queries are tuned on the tuning half only, so this prints the tuning half's misses and only the
@@ -39,7 +39,8 @@ LABELS = DATA / "topic_eval/labels.csv"
 SPLIT = DATA / "topic_eval/split.csv"
 CONFIG = ROOT / "examples/newswatch.yaml"
 HALVES = ("tuning", "test")
-EARLIER_ROUNDS = ("rounds_1_2", "round_3")  # split.csv columns of the rounds before this one
+# split.csv columns of the rounds before this one
+EARLIER_ROUNDS = ("rounds_1_2", "round_3", "round_4")
 DEFENCE = "defence-secretary-meetings"
 MOTIVATING = ("motivating-title-first-paragraph", "motivating-full-text", "motivating-title-dek")
 HARD_NEGATIVE = "hard-negative-"

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "tests/data/topic_eval"
 FIXED = {"topic_eval/extra_items.xml": "test", "topic_eval/tuning_extra_items.xml": "tuning"}
 HALVES = ("tuning", "test")
-ROUNDS = (3, 4)  # the rounds that held out feeds of their own, in topic_eval/round<N>/
+ROUNDS = (3, 4, 5)  # the rounds that held out feeds of their own, in topic_eval/round<N>/
 
 
 def read_labels() -> tuple[list[str], list[dict[str, str]]]:

@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from benchmarks.topic_eval import DATA, HARD_NEGATIVE, MOTIVATING, SPLIT, evaluate
+from benchmarks.topic_split import ROUNDS, round_of
 from pipeline.parse import parse_bytes
 
 
@@ -35,11 +36,13 @@ def test_halves_are_made_of_whole_feeds_with_the_latest_round_as_the_test_half(e
     assert {row["half"] for row in split.values()} == {"tuning", "test"}
     assert all(item.half == split[item.feed]["half"] for item in evaluation.items)
     for feed, row in split.items():
-        first = next((n for n in (3, 4) if feed.startswith(f"topic_eval/round{n}/")), None)
+        first = round_of(feed)
         # a round's test feeds were never seen before it, and are tuning data after it
         assert (row["rounds_1_2"] == "") == (first is not None), feed
-        assert row["round_3"] == {None: "tuning", 3: "test", 4: ""}[first], feed
-        assert row["half"] == row["round_4"] == ("test" if first == 4 else "tuning"), feed
+        for n in ROUNDS:
+            expected = "tuning" if first is None or first < n else "test" if first == n else ""
+            assert row[f"round_{n}"] == expected, (feed, n)
+        assert row["half"] == ("test" if first == ROUNDS[-1] else "tuning"), feed
     added = [
         i for i in evaluation.items if i.guid in MOTIVATING or i.guid.startswith(HARD_NEGATIVE)
     ]
@@ -50,7 +53,7 @@ def test_halves_are_made_of_whole_feeds_with_the_latest_round_as_the_test_half(e
         assert sum("peace-talks" in i.relevant for i in items) >= 30
 
 
-@pytest.mark.parametrize(("folder", "count"), [("round3", 742), ("round4", 1373)])
+@pytest.mark.parametrize(("folder", "count"), [("round3", 742), ("round4", 1373), ("round5", 1332)])
 def test_every_held_out_item_is_labelled_once(evaluation, folder, count):
     logging.disable(logging.WARNING)
     held_out = {
