@@ -79,21 +79,21 @@ def test_the_hard_negatives_match_no_topic(evaluation):
 
 
 # Regression guards, a little below what was measured (README, "The example topics, measured"):
-# the tuning half (rounds 1-3) at the end of round 4's tuning, and round 4's held-out test half
-# when it was first computed. The goal, precision 0.9 and recall 0.85 on the test half, is not
-# met; the defence topic found none of round 4's twelve positives.
+# the tuning half (rounds 1-4) at the end of round 5's tuning, and round 5's held-out test half
+# when it was first computed. The goal, precision 0.9 and recall 0.85 on the test half, is met
+# by the trade topic only.
 FLOORS = {
     "tuning": {
-        "defence-secretary-meetings": (0.85, 0.8),
-        "peace-talks": (0.8, 0.9),
-        "elections": (0.7, 0.7),
-        "trade-tariffs": (0.85, 0.8),
+        "defence-secretary-meetings": (0.6, 0.65),
+        "peace-talks": (0.8, 0.85),
+        "elections": (0.7, 0.65),
+        "trade-tariffs": (0.9, 0.8),
     },
     "test": {
-        "defence-secretary-meetings": (0.0, 0.0),
-        "peace-talks": (0.6, 0.55),
-        "elections": (0.7, 0.55),
-        "trade-tariffs": (0.9, 0.8),
+        "defence-secretary-meetings": (0.9, 0.5),
+        "peace-talks": (0.7, 0.65),
+        "elections": (0.65, 0.5),
+        "trade-tariffs": (0.9, 0.85),
     },
 }
 
