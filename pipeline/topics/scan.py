@@ -24,12 +24,13 @@ import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import islice, product
+from functools import cache
+from itertools import product
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from .analysis import stem
-from .folding import WORD, fold, word_list
+from .folding import fold, word_list
 from .sentences import sentence_starts
 
 if TYPE_CHECKING:
@@ -159,8 +160,10 @@ class Scan:
     present: frozenset[int]  # the patterns that occurred
     width: int  # characters per word code
     _positions: dict[int, list[Position]] = field(default_factory=dict)  # id(atom) -> ...
-    _spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    _spans: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
     _folded: dict[int, str] = field(default_factory=dict)
+    # field -> character offset after every STEP-th word, the way into a long body
+    _marks: dict[int, list[int]] = field(default_factory=dict)
     _sentences: dict[int, list[int]] = field(default_factory=dict)  # field -> sentence starts
 
     @property
@@ -221,17 +224,44 @@ class Scan:
 
     def char_span(self, position: Position) -> tuple[int, int]:
         """Character offsets of a run of words. Folding keeps every character in place, so
-        word k of the folded text is word k of the original; spans are read only as far as
-        needed (the body can be long)."""
+        word k of the folded text is word k of the original."""
         field_index, start, end = position
-        spans = self._spans.setdefault(field_index, [])
-        if len(spans) < end:
-            text = self._folded.get(field_index)
-            if text is None:
-                text = self._folded[field_index] = fold(self.document.fields[field_index])
-            finder = WORD.finditer(text, spans[-1][1] if spans else 0)
-            spans.extend(m.span() for m in islice(finder, end - len(spans)))
-        return spans[start][0], spans[end - 1][1]
+        first = self._word_span(field_index, start)
+        return first[0], (first if end == start + 1 else self._word_span(field_index, end - 1))[1]
+
+    def _word_span(self, field_index: int, word: int) -> tuple[int, int]:
+        """Character offsets of word number `word` of a field. A mention can stand deep in a
+        long body: words are skipped STEP at a time by one regular expression each, in C, and
+        every STEP-th word's offset is kept, so a field is read at most once."""
+        found = self._spans.get((field_index, word))
+        if found is not None:
+            return found
+        text = self._folded.get(field_index)
+        if text is None:
+            text = self._folded[field_index] = fold(self.document.fields[field_index])
+        marks = self._marks.setdefault(field_index, [0])
+        block, rest = divmod(word, STEP)
+        while len(marks) <= block:
+            skipped = _SKIP.match(text, marks[-1])
+            assert skipped is not None, "a position past the field's last word"
+            marks.append(skipped.end())
+        last = _skip_then_word(rest).match(text, marks[block])
+        assert last is not None, "a position past the field's last word"
+        found = self._spans[field_index, word] = last.span(1)
+        return found
+
+
+# Words, as folding.WORD finds them, skipped by the regular expression engine: the quantifiers are
+# possessive, so a word is never split to make up a count.
+STEP = 32
+_ONE_WORD = r"[\W_]*+[^\W_]++"
+_SKIP = re.compile(f"(?:{_ONE_WORD}){{{STEP}}}")
+
+
+@cache
+def _skip_then_word(words: int) -> re.Pattern[str]:
+    """A pattern that skips `words` words, then captures the next one."""
+    return re.compile(f"(?:{_ONE_WORD}){{{words}}}[\\W_]*+([^\\W_]++)")
 
 
 def encode(
