@@ -45,7 +45,10 @@ Position = tuple[int, int, int]
 WordPattern = tuple[tuple[str, ...], bool]
 
 _PLAIN, _FLAGGED, _NEXT, _BASE = 0x4E00, 0x3400, 0xAC00, 32  # CJK, CJK extension A, Hangul
-_FLAGS = re.compile(f"[{chr(_FLAGGED)}-{chr(_FLAGGED + _BASE - 1)}]")
+# The first characters of flagged codes, which the automaton reports as this pattern number
+# (found in the same pass as the stems, sorted before them)
+FLAG = -1
+FLAG_MARKS = tuple(chr(_FLAGGED + digit) for digit in range(_BASE))
 _CACHE_LIMIT = 300_000
 _NONE: tuple[int, ...] = ()
 
@@ -264,35 +267,39 @@ def _skip_then_word(words: int) -> re.Pattern[str]:
     return re.compile(f"(?:{_ONE_WORD}){{{words}}}[\\W_]*+([^\\W_]++)")
 
 
-def encode(
-    document: Document, lexicon: Lexicon
-) -> tuple[str, list[str], tuple[int, int, int], dict[int, list[int]]]:
+def encode(document: Document, lexicon: Lexicon) -> tuple[str, list[str], tuple[int, int, int]]:
     """The code string of the document's fields (a field break between them, a code that no
-    pattern contains, so no phrase spans two fields), all its folded words, the word number
-    where each field begins, and where each exact-word or prefix pattern matched."""
+    pattern contains, so no phrase spans two fields), all its folded words (SEPARATOR between
+    fields) and the word number where each field begins."""
     coded: list[str] = []
     tokens: list[str] = []
-    word_hits: dict[int, list[int]] = {}
     starts = []
-    width = lexicon.width
     for index, text in enumerate(document.fields):
         if index:
             coded.append(lexicon.field_break)
             tokens.append(SEPARATOR)
-        start = len(tokens)
-        starts.append(start)
+        starts.append(len(tokens))
         words = word_list(text)
-        if not words:
-            continue
-        codes = lexicon.encode(words)
-        coded.append(codes)
-        tokens += words
-        for flag in _FLAGS.finditer(codes):  # the few words a topic asks for by their letters
-            at = flag.start() // width
-            for pattern in lexicon.hits(words[at]):
-                if _continues(lexicon.words[pattern], words, at):
-                    word_hits.setdefault(pattern, []).append(start + at)
-    return "".join(coded), tokens, (starts[0], starts[1], starts[2]), word_hits
+        if words:
+            coded.append(lexicon.encode(words))
+            tokens += words
+    return "".join(coded), tokens, (starts[0], starts[1], starts[2])
+
+
+def word_hits(
+    flags: Sequence[tuple[int, int]], tokens: list[str], lexicon: Lexicon
+) -> dict[int, list[int]]:
+    """Where each exact-word or prefix pattern matched, from the automaton's hits on flagged
+    codes (the few words a topic asks for by their letters), in text order. A phrase does not
+    go on past its field: SEPARATOR equals no word."""
+    found: dict[int, list[int]] = {}
+    width, patterns = lexicon.width, lexicon.words
+    for end, _ in flags:
+        at = end // width  # a flag is the first character of its word's code
+        for pattern in lexicon.hits(tokens[at]):
+            if _continues(patterns[pattern], tokens, at):
+                found.setdefault(pattern, []).append(at)
+    return found
 
 
 def _continues(pattern: WordPattern, words: list[str], at: int) -> bool:
