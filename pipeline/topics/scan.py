@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from .analysis import stem
 from .folding import fold, word_list
-from .sentences import sentence_starts
+from .sentences import iter_sentence_starts
 
 if TYPE_CHECKING:
     from .matcher import Document
@@ -168,6 +168,7 @@ class Scan:
     # field -> character offset after every STEP-th word, the way into a long body
     _marks: dict[int, list[int]] = field(default_factory=dict)
     _sentences: dict[int, list[int]] = field(default_factory=dict)  # field -> sentence starts
+    _more_sentences: dict[int, Iterator[int] | None] = field(default_factory=dict)
 
     @property
     def lengths(self) -> tuple[int, int]:
@@ -214,16 +215,27 @@ class Scan:
             return False
         if a[1] < b[2] and b[1] < a[2]:  # the same words cannot be both sides of a NEAR
             return False
-        starts = self._sentences.get(a[0])
-        if starts is None:
-            starts = self._sentences[a[0]] = sentence_starts(self.document.fields[a[0]])
-        if not starts:
-            return True
         first, second = sorted((a, b))
+        later = self.char_span(second)[0]
+        starts = self._sentences_to(a[0], later)
         # one sentence when no sentence starts after the first run begins and by the second
-        return bisect_right(starts, self.char_span(first)[0]) == bisect_right(
-            starts, self.char_span(second)[0]
-        )
+        return bisect_right(starts, self.char_span(first)[0]) == bisect_right(starts, later)
+
+    def _sentences_to(self, field_index: int, offset: int) -> list[int]:
+        """The field's sentence starts, at least all those up to `offset`: the sentences of a
+        long body are found only as far as a NEAR's words stand."""
+        starts = self._sentences.setdefault(field_index, [])
+        more = self._more_sentences.get(field_index)
+        if more is None and field_index not in self._more_sentences:
+            more = iter_sentence_starts(self.document.fields[field_index])
+        while more is not None and (not starts or starts[-1] <= offset):
+            start = next(more, None)
+            if start is None:
+                more = None
+            else:
+                starts.append(start)
+        self._more_sentences[field_index] = more
+        return starts
 
     def char_span(self, position: Position) -> tuple[int, int]:
         """Character offsets of a run of words. Folding keeps every character in place, so
