@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 
 import ahocorasick
 
@@ -151,8 +151,8 @@ class Matcher:
         key = (atom.pattern, atom.check, atom.words, mask)
         getter = self._getters.get(key)
         if getter is None:
-            if mask == _ALL_FIELDS:
-                getter = lambda scan: scan.positions(atom)  # noqa: E731
+            if mask == _ALL_FIELDS:  # scan.positions(atom), called from C
+                getter = methodcaller("positions", atom)
             else:
                 getter = lambda scan: [  # noqa: E731
                     p for p in scan.positions(atom) or () if mask >> p[0] & 1
