@@ -70,6 +70,8 @@ class Lexicon:
         self.field_break = self._code(self._digits(1))
         self._by_stem = {item: self._digits(i + 2) for i, item in enumerate(ordered)}
         self.words = dict(words)
+        # one-word patterns: found wherever their word is, nothing after it to check
+        self.single = frozenset(p for p, (parts, _) in self.words.items() if len(parts) == 1)
         self._exact: dict[str, list[int]] = {}  # word -> patterns whose first word it is
         self._prefixes: dict[str, list[int]] = {}  # prefix -> one-word prefix patterns
         for pattern, (parts, prefix) in self.words.items():
@@ -305,11 +307,11 @@ def word_hits(
     codes (the few words a topic asks for by their letters), in text order. A phrase does not
     go on past its field: SEPARATOR equals no word."""
     found: dict[int, list[int]] = {}
-    width, patterns = lexicon.width, lexicon.words
+    width, patterns, single = lexicon.width, lexicon.words, lexicon.single
     for end, _ in flags:
         at = end // width  # a flag is the first character of its word's code
         for pattern in lexicon.hits(tokens[at]):
-            if _continues(patterns[pattern], tokens, at):
+            if pattern in single or _continues(patterns[pattern], tokens, at):
                 found.setdefault(pattern, []).append(at)
     return found
 
