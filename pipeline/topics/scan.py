@@ -317,11 +317,9 @@ def word_hits(
 
 
 def _continues(pattern: WordPattern, words: list[str], at: int) -> bool:
-    """Whether an exact phrase (or one ending in a prefix) whose first word is words[at]
-    goes on in the same field."""
+    """Whether an exact phrase of two words or more (or one ending in a prefix) whose first
+    word is words[at] goes on in the same field."""
     parts, prefix = pattern
-    if len(parts) == 1:
-        return True
     following = words[at + 1 : at + len(parts)]
     if len(following) < len(parts) - 1:
         return False
