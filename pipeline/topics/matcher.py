@@ -197,7 +197,7 @@ class Matcher:
         if isinstance(node, Not):
             return f"(not {self._expression(node.child, constants)})"
         terms_info = self._terms
-        near = constant(lambda scan: _Evaluator(terms_info, scan).eval(node) is not None)
+        near = constant(lambda scan: _Evaluator(terms_info, scan).near_holds(node))
         # both sides first: set lookups, before positions are worked out
         sides = " and ".join(self._expression(s, constants) for s in (node.left, node.right))
         return f"({sides} and {near}(scan))"
@@ -312,6 +312,15 @@ class _Evaluator:
         near, distance = self.scan.near, node.distance
         close = [p for a in left for b in right if near(a, b, distance) for p in (a, b)]
         return list(dict.fromkeys(close)) or None
+
+    def near_holds(self, node: Near) -> bool:
+        """Whether `eval(node)` is not None, stopping at the first pair of runs close
+        enough: a yes/no test needs no more."""
+        left, right = self.eval(node.left), self.eval(node.right)
+        if not left or not right:
+            return False
+        near, distance = self.scan.near, node.distance
+        return any(near(a, b, distance) for a in left for b in right)
 
     def hits_in(self, node: Node) -> tuple[TermHit, ...]:
         found = []
