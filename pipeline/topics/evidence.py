@@ -86,7 +86,8 @@ def term_evidence(scan: Scored, positions: Collection[Position]) -> float:
         field_index = position[0]
         if seen[field_index] < 2:
             seen[field_index] += 1
-            value = weight(position)
+            table = _TABLES[field_index]  # `weight` spelled out too
+            value = table[min(position[1], len(table) - 1)]
             # `mention_weight` spelled out: this runs for every mention weighed
             if field_index and in_passing(
                 tokens, starts[field_index] + position[1], starts[field_index]
@@ -141,7 +142,7 @@ def compile_scorer(node: Node, positions_of: Callable[[Term], TermPositions]) ->
         def alternatives(scan: Scored, allowed: frozenset[Position] | None) -> tuple[float, list]:
             found_terms = []
             for get in getters:
-                found = _only(get(scan), allowed)
+                found = get(scan) if allowed is None else _only(get(scan), allowed)
                 if found:
                     found_terms.append((term_evidence(scan, found), found))
             best = pool(found_terms, scan.offsets) if found_terms else 0.0
@@ -161,10 +162,11 @@ def compile_scorer(node: Node, positions_of: Callable[[Term], TermPositions]) ->
         distance = node.distance
 
         def near(scan: Scored, allowed: frozenset[Position] | None) -> tuple[float, list]:
+            rights = right(scan, allowed)[1]  # once, not once per left mention
             pairs = [
                 (a, b) if a < b else (b, a)
                 for a in left(scan, allowed)[1]
-                for b in right(scan, allowed)[1]
+                for b in rights
                 if scan.near(a, b, distance)
             ]
             if not pairs:

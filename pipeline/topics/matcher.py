@@ -9,9 +9,10 @@ articles.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 
 import ahocorasick
 
@@ -19,7 +20,19 @@ from .evidence import Scorer, compile_scorer, mention_weight, together
 from .explanation import ClauseExplanation, Explanation, TermHit, snippet
 from .query import FIELDS, And, Near, Node, Not, Or, Term, terms
 from .query import anchored as anchored_node
-from .scan import STEMS, WORDS, Atom, Lexicon, Position, Scan, WordPattern, encode
+from .scan import (
+    FLAG,
+    FLAG_MARKS,
+    STEMS,
+    WORDS,
+    Atom,
+    Lexicon,
+    Position,
+    Scan,
+    WordPattern,
+    encode,
+    word_hits,
+)
 from .topic import Topic
 
 
@@ -81,12 +94,15 @@ class Matcher:
         words = {p: key for (kind, key), p in self._patterns.items() if kind == WORDS}
         self._lexicon = Lexicon(stems, words)  # type: ignore[arg-type]
         self._automaton: ahocorasick.Automaton | None = None
-        if stems:
+        if stems or words:
             self._automaton = ahocorasick.Automaton()
             for (kind, key), pattern in self._patterns.items():
                 if kind == STEMS:
                     for spelling in self._lexicon.spellings(key):  # type: ignore[arg-type]
                         self._automaton.add_word(spelling, pattern)
+            if words:  # flagged words are found in the same pass
+                for mark in FLAG_MARKS:
+                    self._automaton.add_word(mark, FLAG)
             self._automaton.make_automaton()
 
     def _atom(self, term: Term) -> Atom:
@@ -135,8 +151,8 @@ class Matcher:
         key = (atom.pattern, atom.check, atom.words, mask)
         getter = self._getters.get(key)
         if getter is None:
-            if mask == _ALL_FIELDS:
-                getter = lambda scan: scan.positions(atom)  # noqa: E731
+            if mask == _ALL_FIELDS:  # scan.positions(atom), called from C
+                getter = methodcaller("positions", atom)
             else:
                 getter = lambda scan: [  # noqa: E731
                     p for p in scan.positions(atom) or () if mask >> p[0] & 1
@@ -181,7 +197,7 @@ class Matcher:
         if isinstance(node, Not):
             return f"(not {self._expression(node.child, constants)})"
         terms_info = self._terms
-        near = constant(lambda scan: _Evaluator(terms_info, scan).eval(node) is not None)
+        near = constant(lambda scan: _Evaluator(terms_info, scan).near_holds(node))
         # both sides first: set lookups, before positions are worked out
         sides = " and ".join(self._expression(s, constants) for s in (node.left, node.right))
         return f"({sides} and {near}(scan))"
@@ -214,10 +230,15 @@ class Matcher:
 
     def _scan(self, document: Document) -> Scan:
         """Encode the document and run the automaton once over its codes."""
-        coded, tokens, starts, words = encode(document, self._lexicon)
-        # in C: the hits sorted by pattern (stably, so each pattern's stay in text order)
+        coded, tokens, starts = encode(document, self._lexicon)
+        # in C: the hits sorted by pattern (stably, so each pattern's stay in text order),
+        # flagged words first
         hits = sorted(self._automaton.iter(coded), key=_PATTERN) if self._automaton else []
         keys = list(map(_PATTERN, hits))
+        flagged = bisect_right(keys, FLAG)
+        words = word_hits(hits[:flagged], tokens, self._lexicon) if flagged else {}
+        if flagged:
+            del hits[:flagged], keys[:flagged]
         present = frozenset(keys).union(words)
         return Scan(document, tokens, starts, hits, keys, words, present, self._lexicon.width)
 
@@ -291,6 +312,15 @@ class _Evaluator:
         near, distance = self.scan.near, node.distance
         close = [p for a in left for b in right if near(a, b, distance) for p in (a, b)]
         return list(dict.fromkeys(close)) or None
+
+    def near_holds(self, node: Near) -> bool:
+        """Whether `eval(node)` is not None, stopping at the first pair of runs close
+        enough: a yes/no test needs no more."""
+        left, right = self.eval(node.left), self.eval(node.right)
+        if not left or not right:
+            return False
+        near, distance = self.scan.near, node.distance
+        return any(near(a, b, distance) for a in left for b in right)
 
     def hits_in(self, node: Node) -> tuple[TermHit, ...]:
         found = []

@@ -24,13 +24,14 @@ import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import islice, product
+from functools import cache
+from itertools import product
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from .analysis import stem
-from .folding import WORD, fold, word_list
-from .sentences import sentence_starts
+from .folding import fold, word_list
+from .sentences import iter_sentence_starts
 
 if TYPE_CHECKING:
     from .matcher import Document
@@ -44,7 +45,10 @@ Position = tuple[int, int, int]
 WordPattern = tuple[tuple[str, ...], bool]
 
 _PLAIN, _FLAGGED, _NEXT, _BASE = 0x4E00, 0x3400, 0xAC00, 32  # CJK, CJK extension A, Hangul
-_FLAGS = re.compile(f"[{chr(_FLAGGED)}-{chr(_FLAGGED + _BASE - 1)}]")
+# The first characters of flagged codes, which the automaton reports as this pattern number
+# (found in the same pass as the stems, sorted before them)
+FLAG = -1
+FLAG_MARKS = tuple(chr(_FLAGGED + digit) for digit in range(_BASE))
 _CACHE_LIMIT = 300_000
 _NONE: tuple[int, ...] = ()
 
@@ -66,6 +70,8 @@ class Lexicon:
         self.field_break = self._code(self._digits(1))
         self._by_stem = {item: self._digits(i + 2) for i, item in enumerate(ordered)}
         self.words = dict(words)
+        # one-word patterns: found wherever their word is, nothing after it to check
+        self.single = frozenset(p for p, (parts, _) in self.words.items() if len(parts) == 1)
         self._exact: dict[str, list[int]] = {}  # word -> patterns whose first word it is
         self._prefixes: dict[str, list[int]] = {}  # prefix -> one-word prefix patterns
         for pattern, (parts, prefix) in self.words.items():
@@ -159,9 +165,12 @@ class Scan:
     present: frozenset[int]  # the patterns that occurred
     width: int  # characters per word code
     _positions: dict[int, list[Position]] = field(default_factory=dict)  # id(atom) -> ...
-    _spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    _spans: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
     _folded: dict[int, str] = field(default_factory=dict)
+    # field -> character offset after every STEP-th word, the way into a long body
+    _marks: dict[int, list[int]] = field(default_factory=dict)
     _sentences: dict[int, list[int]] = field(default_factory=dict)  # field -> sentence starts
+    _more_sentences: dict[int, Iterator[int] | None] = field(default_factory=dict)
 
     @property
     def lengths(self) -> tuple[int, int]:
@@ -208,69 +217,109 @@ class Scan:
             return False
         if a[1] < b[2] and b[1] < a[2]:  # the same words cannot be both sides of a NEAR
             return False
-        starts = self._sentences.get(a[0])
-        if starts is None:
-            starts = self._sentences[a[0]] = sentence_starts(self.document.fields[a[0]])
-        if not starts:
-            return True
         first, second = sorted((a, b))
+        later = self.char_span(second)[0]
+        starts = self._sentences_to(a[0], later)
         # one sentence when no sentence starts after the first run begins and by the second
-        return bisect_right(starts, self.char_span(first)[0]) == bisect_right(
-            starts, self.char_span(second)[0]
-        )
+        return bisect_right(starts, self.char_span(first)[0]) == bisect_right(starts, later)
+
+    def _sentences_to(self, field_index: int, offset: int) -> list[int]:
+        """The field's sentence starts, at least all those up to `offset`: the sentences of a
+        long body are found only as far as a NEAR's words stand."""
+        starts = self._sentences.setdefault(field_index, [])
+        more = self._more_sentences.get(field_index)
+        if more is None and field_index not in self._more_sentences:
+            more = iter_sentence_starts(self.document.fields[field_index])
+        while more is not None and (not starts or starts[-1] <= offset):
+            start = next(more, None)
+            if start is None:
+                more = None
+            else:
+                starts.append(start)
+        self._more_sentences[field_index] = more
+        return starts
 
     def char_span(self, position: Position) -> tuple[int, int]:
         """Character offsets of a run of words. Folding keeps every character in place, so
-        word k of the folded text is word k of the original; spans are read only as far as
-        needed (the body can be long)."""
+        word k of the folded text is word k of the original."""
         field_index, start, end = position
-        spans = self._spans.setdefault(field_index, [])
-        if len(spans) < end:
-            text = self._folded.get(field_index)
-            if text is None:
-                text = self._folded[field_index] = fold(self.document.fields[field_index])
-            finder = WORD.finditer(text, spans[-1][1] if spans else 0)
-            spans.extend(m.span() for m in islice(finder, end - len(spans)))
-        return spans[start][0], spans[end - 1][1]
+        first = self._word_span(field_index, start)
+        return first[0], (first if end == start + 1 else self._word_span(field_index, end - 1))[1]
+
+    def _word_span(self, field_index: int, word: int) -> tuple[int, int]:
+        """Character offsets of word number `word` of a field. A mention can stand deep in a
+        long body: words are skipped STEP at a time by one regular expression each, in C, and
+        every STEP-th word's offset is kept, so a field is read at most once."""
+        found = self._spans.get((field_index, word))
+        if found is not None:
+            return found
+        text = self._folded.get(field_index)
+        if text is None:
+            text = self._folded[field_index] = fold(self.document.fields[field_index])
+        marks = self._marks.setdefault(field_index, [0])
+        block, rest = divmod(word, STEP)
+        while len(marks) <= block:
+            skipped = _SKIP.match(text, marks[-1])
+            assert skipped is not None, "a position past the field's last word"
+            marks.append(skipped.end())
+        last = _skip_then_word(rest).match(text, marks[block])
+        assert last is not None, "a position past the field's last word"
+        found = self._spans[field_index, word] = last.span(1)
+        return found
 
 
-def encode(
-    document: Document, lexicon: Lexicon
-) -> tuple[str, list[str], tuple[int, int, int], dict[int, list[int]]]:
+# Words, as folding.WORD finds them, skipped by the regular expression engine: the quantifiers are
+# possessive, so a word is never split to make up a count.
+STEP = 32
+_ONE_WORD = r"[\W_]*+[^\W_]++"
+_SKIP = re.compile(f"(?:{_ONE_WORD}){{{STEP}}}")
+
+
+@cache
+def _skip_then_word(words: int) -> re.Pattern[str]:
+    """A pattern that skips `words` words, then captures the next one."""
+    return re.compile(f"(?:{_ONE_WORD}){{{words}}}[\\W_]*+([^\\W_]++)")
+
+
+def encode(document: Document, lexicon: Lexicon) -> tuple[str, list[str], tuple[int, int, int]]:
     """The code string of the document's fields (a field break between them, a code that no
-    pattern contains, so no phrase spans two fields), all its folded words, the word number
-    where each field begins, and where each exact-word or prefix pattern matched."""
+    pattern contains, so no phrase spans two fields), all its folded words (SEPARATOR between
+    fields) and the word number where each field begins."""
     coded: list[str] = []
     tokens: list[str] = []
-    word_hits: dict[int, list[int]] = {}
     starts = []
-    width = lexicon.width
     for index, text in enumerate(document.fields):
         if index:
             coded.append(lexicon.field_break)
             tokens.append(SEPARATOR)
-        start = len(tokens)
-        starts.append(start)
+        starts.append(len(tokens))
         words = word_list(text)
-        if not words:
-            continue
-        codes = lexicon.encode(words)
-        coded.append(codes)
-        tokens += words
-        for flag in _FLAGS.finditer(codes):  # the few words a topic asks for by their letters
-            at = flag.start() // width
-            for pattern in lexicon.hits(words[at]):
-                if _continues(lexicon.words[pattern], words, at):
-                    word_hits.setdefault(pattern, []).append(start + at)
-    return "".join(coded), tokens, (starts[0], starts[1], starts[2]), word_hits
+        if words:
+            coded.append(lexicon.encode(words))
+            tokens += words
+    return "".join(coded), tokens, (starts[0], starts[1], starts[2])
+
+
+def word_hits(
+    flags: Sequence[tuple[int, int]], tokens: list[str], lexicon: Lexicon
+) -> dict[int, list[int]]:
+    """Where each exact-word or prefix pattern matched, from the automaton's hits on flagged
+    codes (the few words a topic asks for by their letters), in text order. A phrase does not
+    go on past its field: SEPARATOR equals no word."""
+    found: dict[int, list[int]] = {}
+    width, patterns, single = lexicon.width, lexicon.words, lexicon.single
+    for end, _ in flags:
+        at = end // width  # a flag is the first character of its word's code
+        for pattern in lexicon.hits(tokens[at]):
+            if pattern in single or _continues(patterns[pattern], tokens, at):
+                found.setdefault(pattern, []).append(at)
+    return found
 
 
 def _continues(pattern: WordPattern, words: list[str], at: int) -> bool:
-    """Whether an exact phrase (or one ending in a prefix) whose first word is words[at]
-    goes on in the same field."""
+    """Whether an exact phrase of two words or more (or one ending in a prefix) whose first
+    word is words[at] goes on in the same field."""
     parts, prefix = pattern
-    if len(parts) == 1:
-        return True
     following = words[at + 1 : at + len(parts)]
     if len(following) < len(parts) - 1:
         return False

@@ -11,6 +11,7 @@ abbreviation or an initial ("U.S. officials", "Gen. Asim Munir") ends nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 _END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9])|\n\s*")
 _LAST_WORD = re.compile(r"([^\W\d_]+)[.]*$")
@@ -67,12 +68,15 @@ ABBREVIATIONS = frozenset(
 
 def sentence_starts(text: str) -> list[int]:
     """Character offsets where the second, third, ... sentence of `text` begin."""
-    starts = []
+    return list(iter_sentence_starts(text))
+
+
+def iter_sentence_starts(text: str) -> Iterator[int]:
+    """`sentence_starts`, one at a time, in order: a long body is read only as far as asked."""
     for end in _END.finditer(text):
         if end.group()[0] == ".":
             word = _LAST_WORD.search(text, max(0, end.start() - 12), end.start() + 1)
             if word and (len(word.group(1)) == 1 or word.group(1).lower() in ABBREVIATIONS):
                 continue
         if end.end() < len(text):
-            starts.append(end.end())
-    return starts
+            yield end.end()
