@@ -17,7 +17,7 @@ def slack_token(
     return _first(
         ("the slack_api_default connection", client_token),
         ("token", token),
-        ("slack.token", _secret(config.slack.token)),
+        ("slack.token", secret_value(config.slack.token)),
         ("SLACK_BOT_TOKEN", os.environ.get("SLACK_BOT_TOKEN")),
     )
 
@@ -27,7 +27,7 @@ def slack_webhook(config: Config, *, url: str | None = None) -> tuple[str, str |
     `slack.webhook_url`, then SLACK_WEBHOOK_URL; ("", None) when none is set."""
     return _first(
         ("webhook_url", url),
-        ("slack.webhook_url", _secret(config.slack.webhook_url)),
+        ("slack.webhook_url", secret_value(config.slack.webhook_url)),
         ("SLACK_WEBHOOK_URL", os.environ.get("SLACK_WEBHOOK_URL")),
     )
 
@@ -36,5 +36,6 @@ def _first(*candidates: tuple[str, str | None]) -> tuple[str, str | None]:
     return next(((key, value) for key, value in candidates if value), ("", None))
 
 
-def _secret(value: object) -> str | None:
+def secret_value(value: object) -> str | None:
+    """The text of a config secret (a pydantic SecretStr), or None when it is not set."""
     return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]

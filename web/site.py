@@ -13,7 +13,7 @@ from pathlib import Path
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
-from alerts.destinations import _secret
+from alerts.credentials import secret_value, slack_token
 from alerts.interactions import MessageUpdater, RequestCheck
 from alerts.socket_mode import ClickListener
 from pipeline import store
@@ -52,12 +52,12 @@ def open_site(config_path: str | Path | None = None, database_url: str | None = 
     config = load_config(config_path).config
     engine = store.open_database(resolve_database_url(config, database_url))
     slack = config.slack
-    signing_secret = _secret(slack.signing_secret) or os.environ.get("SLACK_SIGNING_SECRET")
-    token = _secret(slack.token) or os.environ.get("SLACK_BOT_TOKEN") or None
-    web_token = _secret(config.web.token) or os.environ.get("NEWSWATCH_WEB_TOKEN") or None
+    signing_secret = secret_value(slack.signing_secret) or os.environ.get("SLACK_SIGNING_SECRET")
+    _, token = slack_token(config)
+    web_token = secret_value(config.web.token) or os.environ.get("NEWSWATCH_WEB_TOKEN") or None
     if web_token is not None and len(web_token) < 12:
         raise ConfigError("NEWSWATCH_WEB_TOKEN: expected at least 12 characters")
-    app_token = _secret(slack.app_token) or os.environ.get("SLACK_APP_TOKEN") or None
+    app_token = secret_value(slack.app_token) or os.environ.get("SLACK_APP_TOKEN") or None
     # The config's own values were checked at load; the environment's are checked here.
     for name, value, problem in (
         ("SLACK_SIGNING_SECRET", signing_secret, signing_secret_problem),
