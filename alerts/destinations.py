@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from rich.console import Console
 from slack_sdk import WebClient
@@ -16,14 +15,10 @@ from pipeline.config import Config
 from pipeline.errors import ConfigError
 from pipeline.topics import Topic
 
-from .credentials import slack_token, slack_webhook
+from .credentials import slack_token, slack_webhook, token_problem, webhook_problem
 from .drain import DrainSettings, drain
 from .records import DrainReport
 from .slack import ConsoleSink, RedactingFilter, Redactor, Sink, WebApiSink, WebhookSink
-
-SLACK_WEBHOOK_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
-_TOKEN_PREFIXES = ("xoxb-", "xoxp-", "xoxe.xoxb-", "xoxe.xoxp-")  # bot, user, rotating
-_EXPECTED_WEBHOOK = "expected https://hooks.slack.com/services/..."
 
 
 @dataclass
@@ -137,46 +132,6 @@ def _unusable(
 ) -> AlertSetup:
     problem += "; alerts wait in the outbox until it is fixed (the value is not shown)"
     return AlertSetup({}, destinations, names, settings, redactor, problem)
-
-
-def token_problem(token: str) -> str | None:
-    """What is wrong with the form of a Slack token, without quoting it; None when it looks
-    like one (a bot or user token, `xoxb-` / `xoxp-`, possibly rotating: `xoxe.`)."""
-    if not token.isprintable() or any(char.isspace() for char in token):
-        return "contains spaces, line breaks or control characters (a paste error?)"
-    if token.startswith("xapp-"):
-        return "an app-level token (xapp-...); alerts need the bot token (xoxb-...)"
-    if not token.startswith(_TOKEN_PREFIXES):
-        return "not a Slack bot token (expected xoxb-...)"
-    return None
-
-
-def webhook_problem(url: str, api_url: str) -> str | None:
-    """What is wrong with the form of an incoming-webhook URL, without quoting it; None when
-    it is an https URL on hooks.slack.com (or hooks.slack-gov.com) under /services/, or any
-    URL on the scheme, host and port of `slack.api_url`: the explicit opt-in by which tests
-    (a fake Slack on 127.0.0.1) and relays point newswatch somewhere else."""
-    if not url.isprintable() or any(char.isspace() for char in url):
-        return "contains spaces, line breaks or control characters (a paste error?)"
-    parts, base = urlsplit(url), urlsplit(api_url)
-    if "://" not in url or parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"not a URL with an https:// scheme and a host ({_EXPECTED_WEBHOOK})"
-    try:
-        origin = (parts.scheme, parts.hostname, parts.port)
-    except ValueError:
-        return f"an invalid port ({_EXPECTED_WEBHOOK})"
-    if origin == (base.scheme, base.hostname, base.port):
-        return None
-    if parts.scheme != "https":
-        return f"not https ({_EXPECTED_WEBHOOK})"
-    if parts.hostname not in SLACK_WEBHOOK_HOSTS or parts.port not in (None, 443):
-        return (
-            f"not on hooks.slack.com ({_EXPECTED_WEBHOOK}; another host must be the one "
-            "of slack.api_url)"
-        )
-    if not parts.path.startswith("/services/"):
-        return f"not an incoming-webhook URL ({_EXPECTED_WEBHOOK})"
-    return None
 
 
 def install_redaction(redactor: Redactor) -> None:

@@ -5,7 +5,7 @@ idempotent across reruns, retries and backfills. Delivery moves an alert
 pending -> sending (claimed, committed before the message goes out) -> sent | pending (retry
 later) | failed (permanent), by the moves in `transitions` (shared with the notices). An alert
 of a digest topic waits, pending, for its digest's slot; one matched in its topic's quiet hours
-waits, pending and "held", until they end (pipeline/rhythm.py).
+waits, pending and "held", until they end (pipeline/delivery.py).
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.report import write_results  # noqa: E402
+from benchmarks.topic_split import ROUNDS  # noqa: E402
 from pipeline.config import compile_topics, load_config  # noqa: E402
 from pipeline.parse import parse_bytes  # noqa: E402
 from pipeline.topics import Document, Matcher  # noqa: E402
@@ -40,7 +41,7 @@ SPLIT = DATA / "topic_eval/split.csv"
 CONFIG = ROOT / "examples/newswatch.yaml"
 HALVES = ("tuning", "test")
 # split.csv columns of the rounds before this one
-EARLIER_ROUNDS = ("rounds_1_2", "round_3", "round_4")
+EARLIER_ROUNDS = ("rounds_1_2", *(f"round_{n}" for n in ROUNDS[:-1]))
 DEFENCE = "defence-secretary-meetings"
 MOTIVATING = ("motivating-title-first-paragraph", "motivating-full-text", "motivating-title-dek")
 HARD_NEGATIVE = "hard-negative-"
@@ -53,7 +54,7 @@ class Item:
     lang: str
     title: str
     half: str
-    earlier_halves: dict[str, str]  # split.csv's column of each earlier round -> its half then
+    earlier_halves: dict[str, str]  # split.csv's column of each round -> its half in that round
     relevant: frozenset[str]  # topic ids
     predicted: frozenset[str]  # topic ids that passed
 

@@ -48,13 +48,14 @@ def sheet(feeds: list[Path]) -> str:
         parsed = parse_bytes(path.read_bytes(), "https://feeds.example.net/" + path.name)
         lines += [f"## {relative} ({len(parsed.articles)} items)", ""]
         for number, article in enumerate(parsed.articles, 1):
+            blank = [relative, article.guid, "", article.title, *[""] * len(TOPICS)]
             lines += [
                 f"### {number}. {article.title}",
                 "",
                 f"- summary: {article.summary[:LEAD]}",
                 f"- lead: {(article.content or '')[:LEAD]}",
                 "",
-                "    " + _csv_line([relative, article.guid, "", article.title, "", "", "", ""]),
+                "    " + _csv_line(blank),
                 "",
             ]
     return "\n".join(lines)

@@ -147,18 +147,47 @@ def test_topics_check_says_where_alerts_go_with_the_credentials_set_now(tmp_path
     without = {"SLACK_BOT_TOKEN": "", "SLACK_WEBHOOK_URL": ""}
     result = newswatch("topics", "check", "-c", str(config), cwd=tmp_path, env=without)
     assert result.stdout.count("alerts to: the terminal (no Slack credential)") == 4
-    # A bot token in the environment: `run` would stop for the missing channel, and says so.
+    assert result.returncode == 0
+    # A bot token in the environment and no channel: `run` would stop, so check fails too.
     token = {**without, "SLACK_BOT_TOKEN": "xoxb-1-2-tokenvalue"}
     result = newswatch("topics", "check", "-c", str(config), cwd=tmp_path, env=token)
-    assert result.returncode == 0
+    assert result.returncode == 1
     assert result.stdout.count("alerts to: nowhere: SLACK_BOT_TOKEN is set") == 4
+    assert "with a bot token `run` stops until they have one" in result.stderr
     assert "tokenvalue" not in result.stdout + result.stderr
-    config.write_text(config.read_text() + "\nslack:\n  default_channel: '#news'\n")
+    run = newswatch("run", "-c", str(config), cwd=tmp_path, env=token)
+    assert run.returncode == 1 and "have no slack.channel" in run.stderr
+    # A token of the wrong form: run keeps the alerts; check says so and fails.
+    wrong = {**without, "SLACK_BOT_TOKEN": "abc-tokenvalue"}
+    result = newswatch("topics", "check", "-c", str(config), cwd=tmp_path, env=wrong)
+    assert result.returncode == 1
+    assert "SLACK_BOT_TOKEN: not a Slack bot token" in result.stderr
+    assert "tokenvalue" not in result.stdout + result.stderr
+    text = config.read_text() + "\nslack:\n  default_channel: '#news'\n"
+    config.write_text(text)
     result = newswatch("topics", "check", "-c", str(config), cwd=tmp_path, env=token)
     assert result.stdout.count("alerts to: Slack #news (SLACK_BOT_TOKEN)") == 4
+    assert result.returncode == 0
     hook = {**without, "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/hookvalue"}
     result = newswatch("topics", "check", "-c", str(config), cwd=tmp_path, env=hook)
     assert result.stdout.count("the incoming webhook's channel (SLACK_WEBHOOK_URL)") == 4
+
+
+def test_topics_check_does_not_need_a_channel_for_a_disabled_topic(tmp_path):
+    config = copy_example(tmp_path)
+    text = config.read_text().replace(
+        "  - id: trade-tariffs\n", "  - id: trade-tariffs\n    enabled: false\n"
+    )
+    for topic in ("defence-secretary-meetings", "peace-talks", "elections"):
+        text = text.replace(
+            f"  - id: {topic}\n", f"  - id: {topic}\n    slack:\n      channel: '#x'\n"
+        )
+    config.write_text(text)
+    env = {"SLACK_BOT_TOKEN": "xoxb-1-2-tokenvalue", "SLACK_WEBHOOK_URL": ""}
+    result = newswatch("topics", "check", "-c", str(config), cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "trade-tariffs: Tariffs and trade deals (disabled)" in result.stdout
+    assert result.stdout.count("alerts to: Slack #x (SLACK_BOT_TOKEN)") == 3
 
 
 def test_topics_check_rejects_a_bad_query_with_its_column(tmp_path):

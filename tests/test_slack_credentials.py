@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from alerts.destinations import AlertSetup, token_problem, webhook_problem
+from alerts.credentials import token_problem, webhook_problem
+from alerts.destinations import AlertSetup
 from alerts.slack import WebhookSink
 from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError

@@ -78,7 +78,8 @@ def test_the_hard_negatives_match_no_topic(evaluation):
     assert len(negatives) == 4 and all(not i.predicted for i in negatives)
 
 
-# Regression guards, a little below what was measured (README, "The example topics, measured"):
+# Regression guards, at or a little below what was measured (README, "The example topics,
+# measured"):
 # the tuning half (rounds 1-4) at the end of round 5's tuning, and round 5's held-out test half
 # when it was first computed. The goal, precision 0.9 and recall 0.85 on the test half, is met
 # by the trade topic only.

@@ -13,7 +13,7 @@ from pathlib import Path
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
-from alerts.credentials import secret_value, slack_token
+from alerts.credentials import slack_token
 from alerts.interactions import MessageUpdater, RequestCheck
 from alerts.socket_mode import ClickListener
 from pipeline import store
@@ -22,6 +22,7 @@ from pipeline.config import (
     app_token_problem,
     compile_topics,
     load_config,
+    secret_value,
     signing_secret_problem,
 )
 from pipeline.config import database_url as resolve_database_url

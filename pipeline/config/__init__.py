@@ -11,7 +11,7 @@ that refuses to start. Unknown keys are errors for the same reason.
 """
 
 from .load import DEFAULT_CONFIG_PATH, LoadedConfig, compile_topics, database_url, load_config
-from .secrets import app_token_problem, signing_secret_problem
+from .secrets import app_token_problem, secret_value, signing_secret_problem
 from .sections import (
     DEFAULT_DATABASE_URL,
     BackfillConfig,
@@ -50,5 +50,6 @@ __all__ = [
     "database_url",
     "load_config",
     "parse_duration",
+    "secret_value",
     "signing_secret_problem",
 ]

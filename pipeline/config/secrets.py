@@ -1,4 +1,5 @@
-"""The form of the Slack app's signing secret and app-level token.
+"""Secrets in the config: their text, and the form of the Slack app's signing secret and
+app-level token.
 
 The config keys and the environment's SLACK_SIGNING_SECRET and SLACK_APP_TOKEN get the same
 checks, so a paste error is caught wherever the secret came from, and never quoted.
@@ -27,3 +28,8 @@ def app_token_problem(token: str) -> str | None:
             "Information, App-Level Tokens, scope connections:write)"
         )
     return None
+
+
+def secret_value(value: object) -> str | None:
+    """The text of a config secret (a pydantic SecretStr), or None when it is not set."""
+    return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]

@@ -109,7 +109,7 @@ class TopicConfig(_Strict):
     threshold: float = Field(0.5, ge=0.0, le=1.0)
     enabled: bool = True
     slack: TopicSlackConfig | None = None
-    delivery: Rhythm = Rhythm()  # when its alerts go out (pipeline/rhythm.py)
+    delivery: Rhythm = Rhythm()  # when its alerts go out (pipeline/delivery.py)
 
 
 class SlackConfig(_Strict):

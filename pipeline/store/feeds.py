@@ -29,7 +29,7 @@ class ScheduledFeed:
 @dataclass(frozen=True, slots=True)
 class FeedHealthRow:
     """One feed's row as `feed_health` reads it: its last fetch and article count, shown beside
-    pipeline.health's judgement (`newswatch health feeds`, the web feeds page)."""
+    pipeline.health's judgement (`newswatch feeds`, the web feeds page)."""
 
     name: str
     url: str

@@ -221,7 +221,7 @@ class AlertRow(OutboxState, Base):
     # was already sent, `needs_follow_up` asks the next drain for a thread reply.
     also_reported_by: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     needs_follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
-    # How it goes out (pipeline/rhythm.py): "immediate"; "digest", in its topic's digest due at
+    # How it goes out (pipeline/delivery.py): "immediate"; "digest", in its topic's digest due at
     # next_attempt_at; "held" by quiet hours until next_attempt_at, then as an immediate alert.
     delivery: Mapped[str] = mapped_column(Text, default="immediate", server_default="immediate")
 
