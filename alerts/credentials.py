@@ -8,6 +8,7 @@ import os
 from urllib.parse import urlsplit
 
 from pipeline.config import Config, secret_value
+from pipeline.topics import Topic
 
 SLACK_WEBHOOK_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
 _TOKEN_PREFIXES = ("xoxb-", "xoxp-", "xoxe.xoxb-", "xoxe.xoxp-")  # bot, user, rotating
@@ -36,6 +37,11 @@ def slack_webhook(config: Config, *, url: str | None = None) -> tuple[str, str |
         ("slack.webhook_url", secret_value(config.slack.webhook_url)),
         ("SLACK_WEBHOOK_URL", os.environ.get("SLACK_WEBHOOK_URL")),
     )
+
+
+def slack_channel(config: Config, topic: Topic) -> str | None:
+    """The Slack channel a topic's alerts go to with a bot token: its own, else the default."""
+    return topic.channel or config.slack.default_channel
 
 
 def _first(*candidates: tuple[str, str | None]) -> tuple[str, str | None]:

@@ -15,7 +15,13 @@ from pipeline.config import Config
 from pipeline.errors import ConfigError
 from pipeline.topics import Topic
 
-from .credentials import slack_token, slack_webhook, token_problem, webhook_problem
+from .credentials import (
+    slack_channel,
+    slack_token,
+    slack_webhook,
+    token_problem,
+    webhook_problem,
+)
 from .drain import DrainSettings, drain
 from .records import DrainReport
 from .slack import ConsoleSink, RedactingFilter, Redactor, Sink, WebApiSink, WebhookSink
@@ -81,7 +87,7 @@ def alert_setup(
     enabled = [t for t in topics if t.enabled]
     names = {t.id: t.name for t in topics}
     redactor = Redactor([token, webhook_url])
-    channels = {t.id: t.channel or slack.default_channel for t in enabled}
+    channels = {t.id: slack_channel(config, t) for t in enabled}
     if token:
         missing = [topic_id for topic_id, channel in channels.items() if not channel]
         if missing:

@@ -41,7 +41,13 @@ def check_command(config: ConfigOption = None, verbose: VerboseOption = 0) -> No
     """Validate every topic, print each as it was understood and where its alerts would go.
     Exits 1 when `run` could not deliver them: a Slack credential of the wrong form, or a bot
     token with an enabled topic that has no channel."""
-    from alerts.credentials import slack_token, slack_webhook, token_problem, webhook_problem
+    from alerts.credentials import (
+        slack_channel,
+        slack_token,
+        slack_webhook,
+        token_problem,
+        webhook_problem,
+    )
 
     from ..config import compile_topics, load_config
 
@@ -61,18 +67,22 @@ def check_command(config: ConfigOption = None, verbose: VerboseOption = 0) -> No
     else:
         wrong = None
     problems: list[str] = [f"{token_key or webhook_key}: {wrong}"] if wrong else []
-    channel_missing: list[str] = []
+    if token and not wrong:
+        unrouted = [t.id for t in topics if t.enabled and not slack_channel(settings, t)]
+        if unrouted:
+            problems.append(
+                f"topics {', '.join(unrouted)} have no slack.channel and slack.default_channel "
+                "is not set: with a bot token `run` stops until they have one"
+            )
 
     def destination(topic: Topic) -> str:
         """Where `run` would send the topic's alerts, with the credentials set now."""
         if wrong:
             return f"nowhere: {token_key or webhook_key} is not usable; alerts wait in the outbox"
-        channel = topic.channel or settings.slack.default_channel
+        channel = slack_channel(settings, topic)
         if token and channel:
             return f"Slack {channel} ({token_key})"
         if token:
-            if topic.enabled:
-                channel_missing.append(topic.id)
             return f"nowhere: {token_key} is set but the topic has no slack.channel and no default"
         if webhook:
             return f"the incoming webhook's channel ({webhook_key})"
@@ -86,11 +96,6 @@ def check_command(config: ConfigOption = None, verbose: VerboseOption = 0) -> No
             out.print(f"  exclude:   {topic.exclude}", soft_wrap=True)
         out.print(f"  threshold: {topic.threshold}")
         out.print(f"  alerts to: {destination(topic)}")
-    if channel_missing:
-        problems.append(
-            f"topics {', '.join(channel_missing)} have no slack.channel and "
-            "slack.default_channel is not set: with a bot token `run` stops until they have one"
-        )
     if problems:
         raise ConfigError(f"{len(topics)} topic(s) understood, but " + "; ".join(problems))
     out.print(f"{len(topics)} topic(s) OK")
