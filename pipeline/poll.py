@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 class PollResult:
     reports: list[FeedReport] = field(default_factory=list)
     not_due: int = 0
-    parse_pools: int = 0  # process pools the cycle started (1 for a big cycle, +1 per crash)
+    parse_pools: int = 0  # 1 when the cycle parsed in worker processes
     transactions: int = 0  # the writer's transactions (fewer than feeds when grouped)
 
     def count(self, status: str) -> int:
