@@ -24,7 +24,8 @@ from .credentials import (
 )
 from .drain import DrainSettings, drain
 from .records import DrainReport
-from .slack import ConsoleSink, RedactingFilter, Redactor, Sink, WebApiSink, WebhookSink
+from .redaction import RedactingFilter, Redactor
+from .slack import ConsoleSink, Sink, WebApiSink, WebhookSink
 
 
 @dataclass

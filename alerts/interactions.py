@@ -30,7 +30,7 @@ from pipeline.store.database import insert_for
 from pipeline.store.schema import AlertRow, SlackRequestRow
 
 from .message import ACTIONS_BLOCK, BLOCK_LIMIT, FEEDBACK_BLOCK, escape
-from .slack import Redactor, _client_logger
+from .redaction import Redactor, client_logger
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +239,7 @@ class MessageUpdater:
                 token=token,
                 base_url=base_url,
                 timeout=int(max(1, timeout)),
-                logger=_client_logger("update", self._redact),
+                logger=client_logger("update", self._redact),
             )
             if token
             else None

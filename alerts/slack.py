@@ -23,10 +23,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from pipeline.redact import without_userinfo
 from pipeline.text import printable
 
 from .records import Delivery, SlackMessage
+from .redaction import Redactor, client_logger
 
 log = logging.getLogger(__name__)
 
@@ -89,19 +89,6 @@ def describe_network_error(error: BaseException) -> tuple[str, bool]:
     return f"network error ({type(reason).__name__})", True
 
 
-class Redactor:
-    """Removes secrets from text before it is logged, stored or shown: the ones it knows, and
-    the credentials in any URL (slack_sdk logs the proxy URL it takes from HTTPS_PROXY)."""
-
-    def __init__(self, secrets: Iterable[str | None]) -> None:
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return without_userinfo(text)
-
-
 _URL = re.compile(r"\b[a-zA-Z][\w+.-]*://\S+")
 
 
@@ -109,29 +96,6 @@ def _unexpected(error: Exception, redact: Redactor) -> str:
     """An error slack_sdk raised before or instead of a request (such as "Invalid URL
     detected: <the webhook URL>"), with the secrets and any URL taken out."""
     return _URL.sub("[url]", redact(f"{type(error).__name__}: {error}"))
-
-
-class RedactingFilter(logging.Filter):
-    """Scrubs secrets from every log record that passes it."""
-
-    def __init__(self, redactor: Redactor) -> None:
-        super().__init__()
-        self.redactor = redactor
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = self.redactor(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-def _client_logger(kind: str, redactor: Redactor) -> logging.Logger:
-    """A logger of our own for a slack_sdk client, scrubbing the secret: slack_sdk logs request
-    URLs at DEBUG, and an incoming webhook's URL is its secret."""
-    logger = logging.getLogger(f"{__name__}.{kind}.{id(redactor)}")
-    logger.addFilter(RedactingFilter(redactor))
-    return logger
 
 
 class Sink(Protocol):
@@ -177,14 +141,14 @@ class WebApiSink:
             # slack_sdk would otherwise retry a reset connection by itself, and a request Slack
             # had already accepted would be posted twice. Retries are the outbox's job.
             retry_handlers=[],
-            logger=_client_logger("web", self._redact),
+            logger=client_logger("web", self._redact),
         )
         self._channel_ids: dict[str, str] = {}
 
     @classmethod
     def with_token(cls, token: str, *, base_url: str, timeout: float) -> WebApiSink:
         # slack_sdk logs the proxy it reads from HTTPS_PROXY as the client is built: scrubbed.
-        logger = _client_logger("web", Redactor([token]))
+        logger = client_logger("web", Redactor([token]))
         return cls(
             WebClient(token=token, base_url=base_url, timeout=int(max(1, timeout)), logger=logger)
         )
@@ -326,7 +290,7 @@ class WebhookSink:
             url,
             timeout=int(max(1, timeout)),
             retry_handlers=[],
-            logger=_client_logger("webhook", self._redact),
+            logger=client_logger("webhook", self._redact),
         )
 
     def __repr__(self) -> str:

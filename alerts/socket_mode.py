@@ -21,7 +21,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from sqlalchemy import Engine
 
 from .interactions import MessageUpdater, click_from, handle_click
-from .slack import Redactor, _client_logger
+from .redaction import Redactor, client_logger
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +43,11 @@ class ClickListener:
         redact = Redactor([app_token])
         self._client = SocketModeClient(
             app_token=app_token,
-            logger=_client_logger("socket_mode", redact),
+            logger=client_logger("socket_mode", redact),
             web_client=WebClient(
                 base_url=api_url,
                 timeout=int(max(1, timeout)),
-                logger=_client_logger("socket_mode_web", redact),
+                logger=client_logger("socket_mode_web", redact),
             ),
         )
         self._client.socket_mode_request_listeners.append(self._on_request)
