@@ -28,6 +28,7 @@ waiting forever (seen here in tests and in a stress script).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -109,7 +110,7 @@ class Parser:
         if self.in_processes:
             try:
                 for _ in range(self.workers):
-                    self._started.append(_Worker.fork(self._limits))
+                    self._started.append(_Worker.fork(self._limits, self._started))
             except (OSError, AssertionError) as error:  # e.g. a daemon may have no children
                 log.warning("parsing in a thread, not in worker processes: %s", describe(error))
                 self.in_processes = False
@@ -135,10 +136,13 @@ class _Worker:
         self.connection = connection
 
     @classmethod
-    def fork(cls, limits: dict[str, int]) -> _Worker:
+    def fork(cls, limits: dict[str, int], earlier: list[_Worker]) -> _Worker:
+        """A worker, forked with this process's ends of its own and the `earlier` workers'
+        pipes, which it closes: a pipe must end when its worker does, or when we close it."""
         ours, theirs = multiprocessing.Pipe()
+        not_its_own = [ours, *(worker.connection for worker in earlier)]
         process = multiprocessing.get_context("fork").Process(
-            target=_serve, args=(theirs, limits), name="newswatch-parser", daemon=True
+            target=_serve, args=(theirs, limits, not_its_own), name="newswatch-parser", daemon=True
         )
         try:
             process.start()
@@ -159,22 +163,29 @@ class _Worker:
         return None
 
     def stop(self) -> None:
-        self.connection.close()  # the worker reads the end of its pipe and exits
+        with contextlib.suppress(OSError):  # it may have died
+            self.connection.send(None)  # the worker exits on this, or on the end of its pipe
+        self.connection.close()
         self.process.join(STOP_TIMEOUT)
         if self.process.is_alive():
+            log.warning("a parse worker did not stop within %.0f s; killed", STOP_TIMEOUT)
             self.process.kill()
             self.process.join()
         self.process.close()
 
 
-def _serve(connection: Connection, limits: dict[str, int]) -> None:
+def _serve(connection: Connection, limits: dict[str, int], not_its_own: list[Connection]) -> None:
     """A worker's life: read a document, send back what `read_document` made of it or the
-    failure it raised, until the pipe ends."""
+    failure it raised, until it is told to stop or the pipe ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    for inherited in not_its_own:
+        inherited.close()
     while True:
         try:
             fetched = connection.recv()
         except EOFError:
+            return
+        if fetched is None:
             return
         try:
             reply: ParsedFeed | FetchError = read_document(fetched, **limits)

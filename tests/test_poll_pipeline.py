@@ -49,11 +49,13 @@ def count(engine, table) -> int:
 
 
 @needs_two_cores
-def test_a_big_cycle_parses_in_one_pool_then_stores_its_304s(engine, farm):
+def test_a_big_cycle_parses_in_one_pool_then_stores_its_304s(engine, farm, caplog):
     config = farm_config(farm, concurrency=16, per_host=4)
     first = poll(engine, config)
     assert first.count("ok") == len(farm.feeds) == 2 * POOL_MIN_FEEDS
     assert first.parse_pools == 1
+    assert "did not stop" not in caplog.text, "the workers exit when the cycle ends"
+    assert worker_pids() == []
     assert count(engine, ArticleRow) == len(first.new_article_ids) == ITEMS * len(farm.feeds)
 
     second = poll(engine, config, force=True)
