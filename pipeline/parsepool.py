@@ -15,14 +15,15 @@ module (as spawned or fork-server workers do, which breaks a script or `python -
 main guard). Where fork does not exist, or a process may not have children (a daemon), parsing
 stays in a thread.
 
-Each worker has a pipe of its own and takes one document at a time, so a worker that dies
-(the OOM killer, a crash inside a C parser) is seen at once as the end of its pipe, even half
-way through a reply. Its document and the rest of the cycle are then parsed in a thread, and
-no feed is lost (a document that crashes the parser itself would then take the process down,
-as it did before there were workers). `concurrent.futures.ProcessPoolExecutor` was not used
-for this: on CPython 3.11, a worker killed while it writes a reply, or a document submitted
-while the pool is marking itself broken, leaves a future that never completes and the cycle
-waiting forever (seen here in tests and in a stress script).
+Each worker has a pipe of its own (with `IN_FLIGHT` documents sent ahead of its replies), so
+a worker that dies (the OOM killer, a crash inside a C parser) is seen at once as the end of
+its pipe, even half way through a reply. Its documents and the rest of the cycle are then
+parsed in a thread, and no feed is lost (a document that crashes the parser itself would then
+take the process down, as it did before there were workers).
+`concurrent.futures.ProcessPoolExecutor` was not used for this: on CPython 3.11, a worker
+killed while it writes a reply, or a document submitted while the pool is marking itself
+broken, leaves a future that never completes and the cycle waiting forever (seen here in
+tests and in a stress script).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
+from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
@@ -52,6 +55,10 @@ POOL_MIN_FEEDS = 24
 POOL_MIN_BYTES = 16_384
 # How long a worker may take to exit once its pipe is closed, before it is killed.
 STOP_TIMEOUT = 5.0
+# Documents sent to a worker ahead of its replies, so that it never waits for its next one.
+IN_FLIGHT = 2
+
+Reply = ParsedFeed | FetchError
 
 
 def usable_cores() -> int:
@@ -82,13 +89,13 @@ class Parser:
         if self.in_processes and len(fetched.body or b"") >= POOL_MIN_BYTES:
             if self._idle is None:  # made here, on the cycle's event loop
                 self._idle = asyncio.Queue()
-                for worker in self._started:
+                for worker in self._started * IN_FLIGHT:
                     self._idle.put_nowait(worker)
             worker = await self._idle.get()
             if worker is None:  # the workers were given up while this document waited
                 self._idle.put_nowait(None)  # for the next one waiting
             else:
-                reply = await asyncio.to_thread(worker.exchange, fetched)
+                reply = await worker.parse(fetched)
                 if reply is not None:
                     self._idle.put_nowait(worker)
                     if isinstance(reply, FetchError):
@@ -129,11 +136,18 @@ class Parser:
 
 
 class _Worker:
-    """One forked parser process and this process's end of its pipe."""
+    """One forked parser process, this process's end of its pipe, and a thread that reads the
+    worker's replies and hands each to the document waiting for it."""
 
     def __init__(self, process: BaseProcess, connection: Connection) -> None:
         self.process = process
         self.connection = connection
+        self._sending = threading.Lock()  # one message at a time on the pipe
+        self._lock = threading.Lock()  # guards what follows, shared with the reading thread
+        self._waiting: dict[int, Callable[[Reply | None], None]] = {}
+        self._sent = 0
+        self._ended = False
+        self._reader: threading.Thread | None = None
 
     @classmethod
     def fork(cls, limits: dict[str, int], earlier: list[_Worker]) -> _Worker:
@@ -151,27 +165,70 @@ class _Worker:
             theirs.close()
         return cls(process, ours)
 
-    def exchange(self, fetched: FetchedFeed) -> ParsedFeed | FetchError | None:
-        """The worker's reply for one document (run in a thread); None if it died first."""
-        try:
-            self.connection.send(fetched)
-            ready = wait([self.connection, self.process.sentinel])
-            if self.connection in ready:  # a reply, or the end of the pipe
-                return self.connection.recv()
-        except (EOFError, OSError):  # the pipe ended, possibly half way through a reply
-            pass
-        return None
+    async def parse(self, fetched: FetchedFeed) -> Reply | None:
+        """The worker's reply for one document; None if the worker died before giving it."""
+        loop = asyncio.get_running_loop()
+        answered: asyncio.Future[Reply | None] = loop.create_future()
+
+        def deliver(reply: Reply | None) -> None:  # called from the reading thread
+            with contextlib.suppress(RuntimeError):  # the loop closed: the cycle was aborted
+                loop.call_soon_threadsafe(_settle, answered, reply)
+
+        with self._lock:
+            if self._ended:
+                return None
+            number, self._sent = self._sent, self._sent + 1
+            self._waiting[number] = deliver
+        if self._reader is None:  # started on first use, long after the fork
+            self._reader = threading.Thread(
+                target=self._read_replies, name="newswatch-parser-replies", daemon=True
+            )
+            self._reader.start()
+        # A document is sent while the worker may still parse the one before it, so that it
+        # never waits for its next one; the send blocks only while the pipe is full.
+        with contextlib.suppress(OSError):  # it died: the reading thread answers None
+            await asyncio.to_thread(self._send, (number, fetched))
+        return await answered
+
+    def _send(self, message: tuple[int, FetchedFeed] | None) -> None:
+        with self._sending:
+            self.connection.send(message)
+
+    def _read_replies(self) -> None:
+        while True:
+            try:
+                ready = wait([self.connection, self.process.sentinel])
+                if self.connection not in ready:  # it died without a word
+                    break
+                number, reply = self.connection.recv()
+            except (EOFError, OSError):  # the pipe ended, possibly half way through a reply
+                break
+            with self._lock:
+                deliver = self._waiting.pop(number)
+            deliver(reply)
+        with self._lock:
+            self._ended = True
+            unanswered, self._waiting = list(self._waiting.values()), {}
+        for deliver in unanswered:
+            deliver(None)
 
     def stop(self) -> None:
         with contextlib.suppress(OSError):  # it may have died
-            self.connection.send(None)  # the worker exits on this, or on the end of its pipe
-        self.connection.close()
+            self._send(None)  # the worker exits on this, or on the end of its pipe
         self.process.join(STOP_TIMEOUT)
         if self.process.is_alive():
             log.warning("a parse worker did not stop within %.0f s; killed", STOP_TIMEOUT)
             self.process.kill()
             self.process.join()
+        if self._reader is not None:
+            self._reader.join()  # it reads the end of the pipe
+        self.connection.close()
         self.process.close()
+
+
+def _settle(answered: asyncio.Future[Reply | None], reply: Reply | None) -> None:
+    if not answered.done():  # not cancelled
+        answered.set_result(reply)
 
 
 def _serve(connection: Connection, limits: dict[str, int], not_its_own: list[Connection]) -> None:
@@ -182,16 +239,18 @@ def _serve(connection: Connection, limits: dict[str, int], not_its_own: list[Con
         inherited.close()
     while True:
         try:
-            fetched = connection.recv()
+            message = connection.recv()
         except EOFError:
             return
-        if fetched is None:
+        if message is None:
             return
+        number, fetched = message
         try:
-            reply: ParsedFeed | FetchError = read_document(fetched, **limits)
+            reply: Reply = read_document(fetched, **limits)
         except FetchError as error:
             reply = error
         try:
-            connection.send(reply)
+            connection.send((number, reply))
         except Exception as error:  # a reply that does not pickle; pickling precedes sending
-            connection.send(ParseFailed(f"could not return the parsed document: {describe(error)}"))
+            failure = ParseFailed(f"could not return the parsed document: {describe(error)}")
+            connection.send((number, failure))
