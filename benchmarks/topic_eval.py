@@ -116,7 +116,7 @@ class Evaluation:
         return next(i for i in self.items if i.guid == guid)
 
 
-def _documents(feed: str) -> dict[str, Document]:
+def feed_documents(feed: str) -> dict[str, Document]:
     """The feed's items as the matcher sees them: with the feed's boilerplate blanked, as
     scoring does with the sentences a feed repeats."""
     path = DATA / feed
@@ -142,7 +142,7 @@ def evaluate(config: Path = CONFIG) -> Evaluation:
     items = []
     for row in rows:
         if row["feed"] not in feeds:
-            feeds[row["feed"]] = _documents(row["feed"])
+            feeds[row["feed"]] = feed_documents(row["feed"])
         document = feeds[row["feed"]][row["guid"]]
         relevant = frozenset(t for t, c in zip(topics, columns, strict=True) if row[c] == "1")
         predicted = frozenset(m.topic.id for m in matcher.match(document) if m.passed)
