@@ -34,7 +34,9 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
+import warnings
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -95,7 +97,11 @@ class Parser:
             if worker is None:  # the workers were given up while this document waited
                 self._idle.put_nowait(None)  # for the next one waiting
             else:
-                reply = await worker.parse(fetched)
+                try:
+                    reply = await worker.parse(fetched)
+                except BaseException:  # cancelled, or a document that does not pickle
+                    self._idle.put_nowait(worker)
+                    raise
                 if reply is not None:
                     self._idle.put_nowait(worker)
                     if isinstance(reply, FetchError):
@@ -195,22 +201,28 @@ class _Worker:
             self.connection.send(message)
 
     def _read_replies(self) -> None:
-        while True:
-            try:
+        """Hands each reply to its document; when the pipe ends, or anything else goes wrong
+        here, the worker is given up and every document still waiting gets None."""
+        try:
+            while True:
                 ready = wait([self.connection, self.process.sentinel])
                 if self.connection not in ready:  # it died without a word
                     break
                 number, reply = self.connection.recv()
-            except (EOFError, OSError):  # the pipe ended, possibly half way through a reply
-                break
+                with self._lock:
+                    deliver = self._waiting.pop(number)
+                deliver(reply)
+        except (EOFError, OSError):  # the pipe ended, possibly half way through a reply
+            pass
+        except Exception as error:  # a reply that does not unpickle, say: no worse than a death
+            log.warning("a parse worker's reply could not be read: %s", describe(error))
+            self.process.kill()
+        finally:
             with self._lock:
-                deliver = self._waiting.pop(number)
-            deliver(reply)
-        with self._lock:
-            self._ended = True
-            unanswered, self._waiting = list(self._waiting.values()), {}
-        for deliver in unanswered:
-            deliver(None)
+                self._ended = True
+                unanswered, self._waiting = list(self._waiting.values()), {}
+            for deliver in unanswered:
+                deliver(None)
 
     def stop(self) -> None:
         with contextlib.suppress(OSError):  # it may have died
@@ -221,7 +233,7 @@ class _Worker:
             self.process.kill()
             self.process.join()
         if self._reader is not None:
-            self._reader.join()  # it reads the end of the pipe
+            self._reader.join(STOP_TIMEOUT)  # it reads the end of the pipe
         self.connection.close()
         self.process.close()
 
@@ -235,6 +247,12 @@ def _serve(connection: Connection, limits: dict[str, int], not_its_own: list[Con
     """A worker's life: read a document, send back what `read_document` made of it or the
     failure it raised, until it is told to stop or the pipe ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # The fork may have copied a lock another thread held (the terminal's progress display
+    # refreshes in one): a worker writes nothing, so it never waits for one. What goes wrong
+    # in parsing comes back as the document's failure.
+    logging.disable(logging.CRITICAL)
+    warnings.simplefilter("ignore")
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the worker's life
     for inherited in not_its_own:
         inherited.close()
     while True:

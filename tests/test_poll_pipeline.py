@@ -4,6 +4,7 @@ processes (a parser process is killed with SIGKILL)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from dataclasses import replace
@@ -15,9 +16,9 @@ from sqlalchemy import func, select
 
 from pipeline import store
 from pipeline.config import Config, FeedConfig, FetchConfig
-from pipeline.parsepool import POOL_MIN_FEEDS, usable_cores
+from pipeline.parsepool import IN_FLIGHT, POOL_MIN_FEEDS, Parser, usable_cores
 from pipeline.poll import poll
-from pipeline.records import Article
+from pipeline.records import Article, FeedSource, FetchedFeed
 from pipeline.store.schema import ArticleRow, FeedRow, FetchLogRow
 from pipeline.writer import GROUP_ARTICLES, MAX_GROUP, Writer
 from tests import feed_farm
@@ -100,6 +101,34 @@ def test_a_parser_process_killed_mid_cycle_loses_no_feed(engine, farm, caplog):
     assert "a parse worker died" in caplog.text, "documents were still going to the pool"
     assert result.parse_pools == 1, "the rest of the cycle was parsed in a thread"
     assert count(engine, ArticleRow) == ITEMS * len(farm.feeds)
+
+
+def fetched_document(number: int) -> FetchedFeed:
+    url = f"https://news{number}.example/rss"
+    body = feed_farm.feed_body(number, ITEMS)
+    source = FeedSource(id=number, name=f"feed {number}", url=url)
+    return FetchedFeed(source, body, url, {}, 200, None, None, datetime.now(UTC), 1)
+
+
+@needs_two_cores
+def test_a_cancelled_parse_gives_its_worker_back():
+    """A poll cancelled mid-parse must not leave the workers' places taken: with every place
+    lost, the next big document would wait for a worker forever."""
+    places = usable_cores() * IN_FLIGHT
+
+    async def cycle(parser: Parser) -> list[int]:
+        waiting = [asyncio.create_task(parser.parse(fetched_document(n))) for n in range(places)]
+        await asyncio.sleep(0.01)
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+        parsed = [parser.parse(fetched_document(n)) for n in range(places, 3 * places)]
+        return [len(p.articles) for p in await asyncio.wait_for(asyncio.gather(*parsed), 60)]
+
+    with Parser(POOL_MIN_FEEDS, max_bytes=10_000_000, max_items=1_000) as parser:
+        assert parser.pools_started == 1
+        assert asyncio.run(cycle(parser)) == [ITEMS] * (2 * places)
+        assert parser.in_processes, "the workers are still in use"
 
 
 def turns(engine, how_many: int, etag: str = '"v1"') -> list[tuple[store.FetchRecord, list]]:
