@@ -18,7 +18,6 @@ from __future__ import annotations
 import itertools
 import logging
 import random
-import re
 import sys
 import zlib
 from collections.abc import Callable, Sequence
@@ -26,13 +25,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import Stemmer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.report import write_results  # noqa: E402
 from benchmarks.topic_eval import evaluate, feed_documents  # noqa: E402
+from pipeline.topics.analysis import analyze  # noqa: E402
 
 FOLDS = 5
 HASHED = 2**18  # feature slots; collisions are rare at a few thousand short texts
@@ -40,15 +39,14 @@ EPOCHS = 8
 LEARNING_RATE = 0.5
 L2 = 1e-5
 THRESHOLDS = np.linspace(0.05, 0.95, 19)
-_WORD = re.compile(r"[a-z0-9]+")
-_stem = Stemmer.Stemmer("english").stemWord
 
 
 def features(title: str, rest: str) -> np.ndarray:
-    """Hashed stems and stem pairs: the headline's apart, then all the text's."""
+    """Hashed stems and stem pairs (the matcher's own analyzer): the headline's apart, then
+    all the text's."""
     slots: set[int] = set()
     for prefix, text in (("title:", title), ("text:", f"{title} {rest}")):
-        stems = [_stem(w) for w in _WORD.findall(text.lower())]
+        stems = analyze(text)[1].split()
         grams = stems + [f"{a} {b}" for a, b in itertools.pairwise(stems)]
         slots.update(zlib.crc32((prefix + g).encode()) % HASHED for g in grams)
     return np.fromiter(sorted(slots), dtype=np.int64)
