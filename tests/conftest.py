@@ -97,12 +97,14 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 def fetched(
-    path: Path, url: str = "https://feeds.example.net/feed.xml", **headers: str
+    document: Path | bytes, url: str = "https://feeds.example.net/feed.xml", **headers: str
 ) -> FetchedFeed:
-    """A FetchedFeed as the fetcher would hand it over, from a file's bytes."""
+    """A FetchedFeed as the fetcher would hand it over, from a file or its bytes."""
+    name = document.name if isinstance(document, Path) else url
+    body = document.read_bytes() if isinstance(document, Path) else document
     return FetchedFeed(
-        source=FeedSource(id=1, name=path.name, url=url),
-        body=path.read_bytes(),
+        source=FeedSource(id=1, name=name, url=url),
+        body=body,
         url=url,
         headers={k.replace("_", "-").lower(): v for k, v in headers.items()},
         http_status=200,

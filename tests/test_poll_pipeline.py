@@ -18,10 +18,11 @@ from pipeline import store
 from pipeline.config import Config, FeedConfig, FetchConfig
 from pipeline.parsepool import IN_FLIGHT, POOL_MIN_FEEDS, Parser, usable_cores
 from pipeline.poll import poll
-from pipeline.records import Article, FeedSource, FetchedFeed
+from pipeline.records import Article, FetchedFeed
 from pipeline.store.schema import ArticleRow, FeedRow, FetchLogRow
 from pipeline.writer import GROUP_ARTICLES, MAX_GROUP, Writer
 from tests import feed_farm
+from tests.conftest import fetched
 from tests.test_isolation import refuse_inserts_for
 
 ITEMS = 80
@@ -103,26 +104,22 @@ def test_a_parser_process_killed_mid_cycle_loses_no_feed(engine, farm, caplog):
     assert count(engine, ArticleRow) == ITEMS * len(farm.feeds)
 
 
-def fetched_document(number: int) -> FetchedFeed:
-    url = f"https://news{number}.example/rss"
-    body = feed_farm.feed_body(number, ITEMS)
-    source = FeedSource(id=number, name=f"feed {number}", url=url)
-    return FetchedFeed(source, body, url, {}, 200, None, None, datetime.now(UTC), 1)
-
-
 @needs_two_cores
 def test_a_cancelled_parse_gives_its_worker_back():
     """A poll cancelled mid-parse must not leave the workers' places taken: with every place
     lost, the next big document would wait for a worker forever."""
     places = usable_cores() * IN_FLIGHT
 
+    def document(number: int) -> FetchedFeed:
+        return fetched(feed_farm.feed_body(number, ITEMS))
+
     async def cycle(parser: Parser) -> list[int]:
-        waiting = [asyncio.create_task(parser.parse(fetched_document(n))) for n in range(places)]
+        waiting = [asyncio.create_task(parser.parse(document(n))) for n in range(places)]
         await asyncio.sleep(0.01)
         for task in waiting:
             task.cancel()
         await asyncio.gather(*waiting, return_exceptions=True)
-        parsed = [parser.parse(fetched_document(n)) for n in range(places, 3 * places)]
+        parsed = [parser.parse(document(n)) for n in range(places, 3 * places)]
         return [len(p.articles) for p in await asyncio.wait_for(asyncio.gather(*parsed), 60)]
 
     with Parser(POOL_MIN_FEEDS, max_bytes=10_000_000, max_items=1_000) as parser:
