@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from benchmarks.topic_agreement import Agreement, round_items
 from benchmarks.topic_eval import DATA, HARD_NEGATIVE, MOTIVATING, SPLIT, evaluate
 from benchmarks.topic_split import ROUNDS, round_of
 from pipeline.parse import parse_bytes
@@ -105,3 +106,20 @@ def test_precision_and_recall_do_not_fall_below_what_was_measured(evaluation, ha
         precision, recall = FLOORS[half][topic]
         assert counts.precision >= precision, (topic, counts.false_positives)
         assert counts.recall >= recall, (topic, counts.false_negatives)
+
+
+def test_round_5_was_read_a_second_time_item_for_item(evaluation):
+    paired = round_items(evaluation)  # exits naming what is missing when an item is not
+    assert len(paired) == 1332
+    assert {p.second_lang for p in paired} >= {"en"}
+    assert sum(len(p.second_relevant) for p in paired) > 200
+
+
+def test_agreement_between_two_readings():
+    truth = frozenset({("f", "a"), ("f", "b"), ("f", "c"), ("f", "d")})
+    other = frozenset({("f", "a"), ("f", "b"), ("f", "e")})
+    agreement = Agreement(truth, other)
+    assert (agreement.both, agreement.precision, agreement.recall) == (2, 2 / 3, 0.5)
+    # 10 items, 3 disagreements: observed 0.7; by chance 0.4 * 0.3 + 0.6 * 0.7 = 0.54
+    assert agreement.kappa(10) == pytest.approx((0.7 - 0.54) / (1 - 0.54))
+    assert Agreement(truth, truth).kappa(10) == pytest.approx(1.0)
