@@ -224,6 +224,9 @@ def test_the_motivating_article_parses_from_a_feed_item():
         ("<!-- hidden -->shown", "shown"),
         ("zero\u200bwidth\x07 and\ttabs\n\nnewlines", "zerowidth and tabs newlines"),
         ("a < b and c > d", "a < b and c > d"),
+        # an unclosed tag is text up to the next "<" (see pipeline/text.py's _TAG)
+        ('<a href="x <b>bold</b> <br', '<a href="x bold <br'),
+        ('<a href="' * 3 + "<p>end</p>", '<a href="' * 3 + " end"),
         ("", ""),
     ],
 )
