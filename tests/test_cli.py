@@ -91,10 +91,20 @@ def test_database_url_from_the_environment(tmp_path):
 
 
 def test_db_upgrade_works_with_only_a_database_url(tmp_path):
+    # A config that does not load (here a secret not set) is not read when a URL is given.
+    (tmp_path / "newswatch.yaml").write_text("slack:\n  token: ${UNSET_IN_THIS_TEST}\n")
     result = newswatch(
         "db", "upgrade", "--database-url", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path
     )
-    assert result.returncode == 0 and "-> " in result.stdout
+    assert result.returncode == 0 and "schema: empty -> " in result.stdout, result.stderr
+    env = {"NEWSWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'y.db'}"}
+    from_env = newswatch("db", "upgrade", cwd=tmp_path, env=env)
+    assert from_env.returncode == 0 and (tmp_path / "y.db").exists(), from_env.stderr
+
+    (tmp_path / "newswatch.yaml").unlink()
+    nothing_given = newswatch("db", "upgrade", cwd=tmp_path)
+    assert nothing_given.returncode == 1 and "newswatch.yaml: no such file" in nothing_given.stderr
+    assert not (tmp_path / "newswatch.db").exists()
 
     unknown = newswatch(
         "db", "upgrade", "zzz", "--database-url", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path
@@ -284,6 +294,16 @@ def test_topics_backtest(tmp_path):
         "topics", "backtest", "elections", "--since", "soon", "-c", str(config), cwd=tmp_path
     )
     assert bad.returncode == 2 and "--since" in bad.stderr
+    too_far = newswatch("stories", "--since", "99999999d", "-c", str(config), cwd=tmp_path)
+    assert too_far.returncode == 2 and "Traceback" not in too_far.stderr
+    assert "'99999999d' is too far back" in too_far.stderr
+
+
+def test_version_needs_no_command(tmp_path):
+    from pipeline import __version__
+
+    result = newswatch("--version", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == f"newswatch {__version__}"
 
 
 def test_backfill_command_stores_the_window_and_sends_one_digest_per_topic(tmp_path, feed_server):

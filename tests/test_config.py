@@ -176,3 +176,10 @@ def test_a_backfill_url_is_checked_too(tmp_path):
         "feeds: [{name: a, url: 'x.xml', backfill: {kind: paged, url: 'http://'}}]\n",
     )
     assert "feeds[0].backfill.url:" in message
+
+
+@pytest.mark.parametrize("token", ['""', "x7Qz9k"])
+def test_an_empty_or_short_web_token_is_refused_not_taken_as_none(tmp_path, token):
+    message = error_for(tmp_path, f"web:\n  token: {token}\n")
+    assert "web.token: expected at least 12 characters" in message
+    assert "x7Qz9k" not in message  # the value itself is never shown

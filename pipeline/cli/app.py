@@ -115,9 +115,11 @@ def ago(value: str, option: str = "--since") -> datetime:
 
     try:
         seconds = parse_duration(value)
+        return datetime.now(UTC) - timedelta(seconds=seconds)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=option) from None
-    return datetime.now(UTC) - timedelta(seconds=seconds)
+    except OverflowError:
+        raise typer.BadParameter(f"{value!r} is too far back", param_hint=option) from None
 
 
 def setup_logging(verbose: int) -> None:
@@ -146,10 +148,22 @@ def load(config_path: Path | None, database_url: str | None, verbose: int) -> tu
     return config, store.open_database(resolve_database_url(config, database_url))
 
 
-@app.callback()
-def main(
-    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
-) -> None:
-    if version:
+def _print_version(asked: bool) -> None:
+    if asked:
         out.print(f"newswatch {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version.",
+            callback=_print_version,
+            is_eager=True,  # before the check that a command was given
+        ),
+    ] = False,
+) -> None:
+    pass

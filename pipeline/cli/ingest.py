@@ -160,26 +160,22 @@ def db_upgrade_command(
     verbose: VerboseOption = 0,
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
-    """Apply the schema migrations."""
+    """Apply the schema migrations (to --database-url or $NEWSWATCH_DATABASE_URL without reading
+    the config; else to the config's database.url)."""
     from .. import store
-    from ..config import database_url as resolve_database_url
 
     setup_logging(verbose)
-    settings = _config_or_default(config)
-    engine = store.connect(resolve_database_url(settings, database_url))
+    engine = store.connect(_database_to_upgrade(config, database_url))
     before = store.current_revision(engine)
     store.upgrade(engine, revision)
     out.print(f"schema: {before or 'empty'} -> {store.current_revision(engine)}")
 
 
-def _config_or_default(path: Path | None) -> Config:
-    """`db upgrade` also works with only --database-url and no config file."""
-    from ..config import Config, load_config
+def _database_to_upgrade(path: Path | None, override: str | None) -> str:
+    """A given URL is enough: migrating needs none of the config, whose secrets (`${VAR}`) a
+    deployment step may not have set."""
+    from ..config import Config, database_url, load_config
 
-    if (
-        path is None
-        and not os.environ.get("NEWSWATCH_CONFIG")
-        and not Path("newswatch.yaml").exists()
-    ):
-        return Config()
-    return load_config(path).config
+    if override or os.environ.get("NEWSWATCH_DATABASE_URL"):
+        return database_url(Config(), override)
+    return database_url(load_config(path).config)

@@ -169,7 +169,10 @@ class WebConfig(_Strict):
     def _long_enough(cls, token: SecretStr | None) -> SecretStr | None:
         # An empty ${VAR:-} would silently leave the pages open; a short one is guessable.
         if token is not None and len(token.get_secret_value()) < 12:
-            raise ValueError("expected at least 12 characters (or leave web.token out)")
+            raise ValueError(
+                "expected at least 12 characters: an empty or short token would leave the pages "
+                "open or guessable (leave web.token out to serve without one)"
+            )
         return token
 
     @field_validator("base_url")
