@@ -22,13 +22,15 @@ from sqlalchemy import Engine, Table
 
 from pipeline.delivery import IMMEDIATE, Rhythm
 
-from . import outbox
+from . import outbox, transitions
 from .message import render_alert, render_digest, render_follow_up, render_scheduled_digest
 from .records import Alert, Delivery, DrainReport, SlackMessage
 from .slack import HistoryUnavailable, Sink
 
 log = logging.getLogger(__name__)
 
+# What a destination lacks when no sink can send to it (its credential is missing or unusable).
+NO_SINK = {"slack": "Slack bot token", "webhook": "Slack webhook URL"}
 MAX_INLINE_WAIT = 30.0  # a Retry-After up to this is waited out in the drain; longer, rescheduled
 FIRST_RETRY = 30.0  # seconds before the first retry of a transient failure, doubling after
 
@@ -116,6 +118,9 @@ class _Drain:
     sleep: Callable[[float], None]
     table: Table = outbox.ALERTS  # or the notices', whose messages carry kind "notice"
     kind: str = "alert"
+    # Sinks (by name) and destinations that refused a message for a reason every other message
+    # would meet (a rejected token, a channel the bot is not in): not called again this drain.
+    refused: dict[str, str] = field(default_factory=dict)
 
     def send_all(self, messages: list[tuple[str, SlackMessage, list[Alert]]]) -> None:
         """Send the planned messages, one channel's queue at a time: always a channel that is
@@ -128,12 +133,9 @@ class _Drain:
             destination = min(queues, key=lambda d: (self._wait(d), order[d]))
             queue = queues[destination]
             sink = sink_for(self.sinks, destination)
-            if sink is None:
-                skipped = [a for m in queue for a in m.members]
-                self.report.skipped += len(skipped)
-                self.report.errors.append(
-                    f"{len(skipped)} alert(s) for {destination} kept for later: no usable sink"
-                )
+            unusable = self._unusable(sink, destination)
+            if unusable:
+                self._keep(destination, queue, unusable)
                 del queues[destination]
                 continue
             if self.pacer.held(destination) > MAX_INLINE_WAIT:
@@ -147,6 +149,26 @@ class _Drain:
                 self._send(sink, item, queue)
             if not queue:
                 del queues[destination]
+
+    def _unusable(self, sink: Sink | None, destination: str) -> str | None:
+        """Why nothing can go to this destination in this drain, or None."""
+        if sink is None:
+            return f"no working {NO_SINK.get(destination.split(':', 1)[0], 'sink')}"
+        return self.refused.get(sink.name) or self.refused.get(destination)
+
+    def _keep(self, destination: str, queue: deque[_Message], reason: str) -> None:
+        """Leave the queue's alerts as they are (pending, or claimed and put back) for a later
+        drain: what kept them from going is no fault of theirs."""
+        kept = [a for m in queue for a in m.members]
+        claimed = [a.id for m in queue if m.claimed for a in m.members]
+        if claimed:
+            transitions.release(self.engine, claimed, reason, self.table)
+        waiting = [a.id for m in queue if not m.claimed for a in m.members]
+        outbox.postpone(self.engine, waiting, reason, self.now(), self.table)
+        self.report.skipped += len(kept)
+        self.report.errors.append(
+            f"{len(kept)} {self.kind}(s) for {destination} kept for later: {reason}"
+        )
 
     def _wait(self, destination: str) -> float:
         sink = sink_for(self.sinks, destination)
@@ -225,6 +247,9 @@ class _Drain:
             queue.appendleft(item)
             return
         self._record(item.members, delivery)
+        if delivery.outcome == "failed" and delivery.refuses != "message":
+            key = sink.name if delivery.refuses == "sink" else item.destination
+            self.refused[key] = delivery.error or "refused"
 
     def _postpone(self, destination: str, queue: deque[_Message]) -> None:
         """The channel is rate limited beyond what a drain waits: its alerts go after it."""
@@ -266,7 +291,10 @@ class _Drain:
     def follow_up(self, alert: Alert) -> None:
         """Tell a sent alert's thread that another outlet ran the story (at most once)."""
         sink = sink_for(self.sinks, alert.destination)
-        if sink is None or self.pacer.held(alert.destination) > MAX_INLINE_WAIT:
+        if (
+            self._unusable(sink, alert.destination)
+            or self.pacer.held(alert.destination) > MAX_INLINE_WAIT
+        ):
             return  # no sink, or the channel is rate limited: a later drain replies
         if not outbox.claim_follow_up(self.engine, alert.id):
             return

@@ -58,6 +58,9 @@ class Delivery:
     error: str | None = None
     retry_after: float | None = None
     ambiguous: bool = False  # the message may have arrived (timeout, reset): reconcile first
+    # What a "failed" says of the next messages: they would fail alike in this channel (the bot
+    # is not in it) or through this sink (the token is rejected), so the drain keeps them.
+    refuses: Literal["message", "channel", "sink"] = "message"
 
 
 @dataclass(slots=True)

@@ -48,6 +48,22 @@ PERMANENT_ERRORS = {
     "invalid_arguments": "Slack rejected the message (a newswatch bug; please report it)",
     "msg_too_long": "Slack says the message is too long (a newswatch bug; please report it)",
 }
+# Of those, the errors every other message would meet too: through this token, or in this channel.
+SINK_WIDE = {
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "missing_scope",
+}
+CHANNEL_WIDE = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "channel_is_archived",
+    "restricted_action",
+}
 WEBHOOK_PERMANENT = {
     400: "Slack rejected the webhook payload (a newswatch bug; please report it)",
     403: "the webhook may not post here (action_prohibited / invalid_token): create a new one",
@@ -195,7 +211,11 @@ class WebApiSink:
             retry_after = float(error.response.headers.get("Retry-After", "1") or 1)
             return Delivery("retry", error="rate limited by Slack", retry_after=retry_after)
         if code in PERMANENT_ERRORS:
-            return Delivery("failed", error=PERMANENT_ERRORS[code].format(channel=channel))
+            refuses = (
+                "sink" if code in SINK_WIDE else "channel" if code in CHANNEL_WIDE else "message"
+            )
+            error_text = PERMANENT_ERRORS[code].format(channel=channel)
+            return Delivery("failed", error=error_text, refuses=refuses)
         if status >= 500:
             return Delivery("retry", error=f"Slack answered HTTP {status}", ambiguous=True)
         return Delivery("retry", error=self._redact(f"Slack error: {code or status}"))
@@ -315,7 +335,9 @@ class WebhookSink:
             return Delivery("retry", error="rate limited by Slack", retry_after=retry_after)
         if status in WEBHOOK_PERMANENT:
             body = self._redact(str(response.body))[:100]
-            return Delivery("failed", error=f"{WEBHOOK_PERMANENT[status]} (HTTP {status}: {body})")
+            problem = f"{WEBHOOK_PERMANENT[status]} (HTTP {status}: {body})"
+            # A webhook is one channel: only a bad payload (400) is this message's own fault.
+            return Delivery("failed", error=problem, refuses="message" if status == 400 else "sink")
         return Delivery("retry", error=f"webhook answered HTTP {status}", ambiguous=status >= 500)
 
     def reply(self, channel: str | None, thread_ts: str | None, message: SlackMessage) -> Delivery:

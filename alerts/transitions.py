@@ -92,6 +92,12 @@ def postpone(
         )
 
 
+def release(engine: Engine, ids: Sequence[int], reason: str, table: Table = ALERTS) -> None:
+    """Claimed rows that were not sent after all (their sink refused an earlier message of this
+    drain) go back to pending, their claim's attempt not counted."""
+    _finish(engine, ids, table, status=PENDING, attempts=table.c.attempts - 1, last_error=reason)
+
+
 def mark_sent(
     engine: Engine,
     ids: Sequence[int],

@@ -240,16 +240,15 @@ def test_repeated_transient_failures_give_up_with_the_reason(engine, tmp_path, f
 @pytest.mark.parametrize(
     ("failure", "fix"),
     [
-        ("invalid_auth", "SLACK_BOT_TOKEN"),
         ("channel_not_found", "check the topic's slack.channel"),
         ("not_in_channel", "/invite"),
         ("is_archived", "archived"),
     ],
 )
-def test_permanent_errors_fail_that_alert_with_what_to_fix_and_the_rest_go_on(
+def test_a_channel_error_fails_that_alert_with_what_to_fix_and_other_channels_go_on(
     engine, tmp_path, fake_slack, failure, fix
 ):
-    topics = world(engine, tmp_path, [DEFENCE_ITEM, ELECTION_ITEM])
+    topics = world(engine, tmp_path, [DEFENCE_ITEM, ELECTION_ITEM])  # two topics, two channels
     fake_slack.fail_next("chat.postMessage", failure)  # the first message: defence's
     report = run_drain(engine, slack_setup(fake_slack, topics))
     assert report.failed == 1 and report.sent == 1
@@ -257,6 +256,34 @@ def test_permanent_errors_fail_that_alert_with_what_to_fix_and_the_rest_go_on(
     failed = next(row for row in statuses(engine).values() if row[0] == "failed")
     assert fix in failed[2] and "sent" in by_topic
     assert fake_slack.token not in failed[2]
+
+
+def test_a_channel_the_bot_is_not_in_is_not_tried_again_in_that_drain(engine, tmp_path, fake_slack):
+    topics = world(engine, tmp_path, [DEFENCE_ITEM, DEFENCE_STORIES[0], ELECTION_ITEM])
+    fake_slack.fail_next("chat.postMessage", "not_in_channel")  # defence's first message
+    report = run_drain(engine, slack_setup(fake_slack, topics))
+    assert (report.failed, report.skipped, report.sent) == (1, 1, 1)  # elections' channel: sent
+    assert any("kept for later: the bot is not in" in e for e in report.errors)
+
+
+def test_a_rejected_token_is_not_tried_again_in_that_drain_and_the_rest_stay_owed(
+    engine, tmp_path, fake_slack
+):
+    topics = world(engine, tmp_path, [DEFENCE_ITEM, ELECTION_ITEM, *DEFENCE_STORIES[:2]])
+    setup = slack_setup(fake_slack, topics)
+    fake_slack.fail_next("chat.postMessage", "invalid_auth")
+    report = run_drain(engine, setup)
+    calls = sum(1 for method, _, _ in fake_slack.requests if method == "chat.postMessage")
+    assert (report.failed, report.sent, calls) == (1, 0, 1)  # one call, not one per alert
+    rows = statuses(engine).values()
+    assert report.skipped == len(rows) - 1 > 1
+    waiting = [row for row in rows if row[0] == "pending"]
+    assert len(waiting) == report.skipped
+    assert all(attempts == 0 and "SLACK_BOT_TOKEN" in error for _, attempts, error in waiting)
+    assert any("kept for later: Slack rejected the bot token" in e for e in report.errors)
+    # The token fixed (the fake accepts again): the next drain sends what was kept.
+    later = run_drain(engine, setup)
+    assert later.sent == report.skipped and later.failed == 0
 
 
 def test_a_real_invalid_token_fails_alerts_without_leaking_the_token(
@@ -335,11 +362,13 @@ def test_webhook_delivery_and_a_deleted_webhook(engine, tmp_path, fake_slack, ca
     fake_slack.fail_next("webhook", "404")
     with caplog.at_level(logging.DEBUG):
         report = run_drain(engine, setup)
-    assert report.sent == 1 and report.failed == 1 and len(fake_slack.posts) == 1
+    # A deleted webhook fails its message, and the other is kept rather than sent to it too.
+    assert (report.sent, report.failed, report.skipped, len(fake_slack.posts)) == (0, 1, 1, 0)
     failed = next(row for row in statuses(engine).values() if row[0] == "failed")
     assert "no longer exists" in failed[2] and "SLACK_WEBHOOK_URL" in failed[2]
     secret = fake_slack.webhook_path
-    assert secret not in caplog.text + failed[2] + repr(setup.sinks)
+    assert secret not in caplog.text + failed[2] + repr(setup.sinks) + str(report.errors)
+    assert run_drain(engine, setup).sent == 1 and len(fake_slack.posts) == 1
     # not vacuous: slack_sdk did log its requests, with the URL scrubbed
     assert "Sending a request - url: [redacted]" in caplog.text
 
