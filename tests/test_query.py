@@ -117,6 +117,8 @@ def test_term_lists():
         ("", 1, "expected a term"),
         ("talks NEAR/x iran", 7, "'NEAR/x': NEAR takes a number of words"),  # not "near x"
         ("talks NEAR/5words iran", 7, "NEAR takes a number of words, as in NEAR/5"),
+        ("iran title: talks", 6, "'title:': a field takes its term right after the colon"),
+        ("title:", 1, "as in title:word"),  # not the word "title"
     ],
 )
 def test_bad_syntax_names_the_column(query, column, fragment):
