@@ -190,7 +190,7 @@ def test_alerts_list_retry_and_dry_run(tmp_path, fake_slack, database_url, cli):
         "-c",
         str(config),
     )
-    assert "dry run: 2 message(s) would be sent; nothing was changed" in dry.stdout
+    assert "dry run: 2 message(s) would be sent; no alert was queued or sent" in dry.stdout
     assert "would send to slack:#defence-watch" in dry.stdout and fake_slack.posts == []
 
     fake_slack.fail_next("chat.postMessage", "not_in_channel", count=2)

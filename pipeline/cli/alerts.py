@@ -67,7 +67,7 @@ def run_drain(engine: Engine, setup: AlertSetup, *, dry_run: bool = False) -> Dr
         for destination, message, members in planned:
             out.print(styled((f"would send to {destination} ({len(members)} alert(s)):", "dim")))
             out.print(render_for_terminal(message), soft_wrap=True)
-        out.print(f"dry run: {len(planned)} message(s) would be sent; nothing was changed")
+        out.print(f"dry run: {len(planned)} message(s) would be sent; no alert was queued or sent")
         return None
     report = setup.drain(engine)
     out.print(

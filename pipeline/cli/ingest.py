@@ -55,7 +55,11 @@ def run_command(
     database_url: DatabaseOption = None,
     verbose: VerboseOption = 0,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Poll and score, but print the alerts, send none.")
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Poll, store and score as usual, but print the alerts: none queued or sent.",
+        ),
     ] = False,
 ) -> None:
     """The main job: poll the due feeds, store and score what is new, send the alerts and
