@@ -297,6 +297,8 @@ def test_topics_backtest(tmp_path):
     too_far = newswatch("stories", "--since", "99999999d", "-c", str(config), cwd=tmp_path)
     assert too_far.returncode == 2 and "Traceback" not in too_far.stderr
     assert "'99999999d' is too far back" in too_far.stderr
+    none = newswatch("stories", "--limit", "0", "-c", str(config), cwd=tmp_path)
+    assert none.returncode == 2 and "--limit" in none.stderr
 
 
 def test_version_needs_no_command(tmp_path):

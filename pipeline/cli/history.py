@@ -105,7 +105,7 @@ def backfill_command(
 @handles_errors
 def stories_command(
     since: Annotated[str, typer.Option(help="How far back: 24h, 3d, ...")] = "24h",
-    limit: Annotated[int, typer.Option(help="How many stories.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="How many stories.")] = 20,
     config: ConfigOption = None,
     database_url: DatabaseOption = None,
     verbose: VerboseOption = 0,
