@@ -153,6 +153,27 @@ def test_mute_and_unmute_from_the_page(engine, pages):
     assert labels.mutes_for(engine, "defence", [story]) == {}
 
 
+def test_a_form_for_a_topic_or_story_that_does_not_exist_changes_nothing(engine, pages):
+    client, _ = pages
+    page = client.get("/topics/defence")
+    story = int(re.search(r'name="story_id" value="(\d+)"', page.text).group(1))
+    article_id = match_ids(engine, "defence")[0]
+    csrf = csrf_of(page.text)
+    label = {"article_id": str(article_id), "label": "relevant", "csrf": csrf}
+    mute = {"action": "mute", "csrf": csrf}
+    refused = [
+        client.post("/labels", data={**label, "topic_id": "nosuch"}),
+        client.post("/mutes", data={**mute, "topic_id": "nosuch", "story_id": str(story)}),
+        client.post("/mutes", data={**mute, "topic_id": "defence", "story_id": "99999"}),
+    ]
+    assert [r.status_code for r in refused] == [404, 404, 404]
+    assert "no topic &#39;nosuch&#39; in the config" in refused[0].text
+    assert "no stored story with id 99999" in refused[2].text
+    assert list(labels.label_lines(engine)) == []
+    assert labels.mutes_for(engine, "nosuch", [story]) == {}
+    assert labels.mutes_for(engine, "defence", [99999]) == {}
+
+
 def test_the_feeds_page_shows_health(pages):
     client, _ = pages
     page = client.get("/feeds")

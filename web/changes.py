@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from pipeline.store import labels
 
 from .access import check_write, reviewer
-from .pages import safe_next
+from .pages import safe_next, topic_or_404
 from .render import get_site
 
 router = APIRouter()
@@ -28,6 +28,7 @@ def set_label(
 ) -> Response:
     check_write(request, csrf)
     site = get_site(request)
+    topic_or_404(site, topic_id)
     try:
         labels.set_label(
             site.engine, topic_id, article_id, label, reviewer(site, request), datetime.now(UTC)
@@ -48,10 +49,14 @@ def set_mute(
 ) -> Response:
     check_write(request, csrf)
     site = get_site(request)
+    topic_or_404(site, topic_id)
     if action == "mute":
-        labels.mute_story(
-            site.engine, topic_id, story_id, reviewer(site, request), datetime.now(UTC)
-        )
+        try:
+            labels.mute_story(
+                site.engine, topic_id, story_id, reviewer(site, request), datetime.now(UTC)
+            )
+        except labels.LabelError as error:
+            raise HTTPException(404, str(error)) from None
     else:
         labels.unmute_story(site.engine, topic_id, story_id)
     return RedirectResponse(safe_next(request, next), status_code=303)

@@ -18,7 +18,15 @@ from sqlalchemy import Engine, and_, delete, desc, select, update
 
 from ..errors import NewswatchError
 from .database import insert_for
-from .schema import AlertRow, ArticleRow, FeedRow, LabelRow, StoryMuteRow, TopicMatchRow
+from .schema import (
+    AlertRow,
+    ArticleRow,
+    FeedRow,
+    LabelRow,
+    StoryMuteRow,
+    StoryRow,
+    TopicMatchRow,
+)
 
 LABELS = LabelRow.__table__
 MUTES = StoryMuteRow.__table__
@@ -102,6 +110,8 @@ def mute_story(engine: Engine, topic_id: str, story_id: int, by: Reviewer, now: 
     """Mute a story for a topic; False when it already was. A thread reply already asked for
     is called off."""
     with engine.begin() as connection:
+        if connection.scalar(select(StoryRow.id).where(StoryRow.id == story_id)) is None:
+            raise LabelError(f"no stored story with id {story_id}")
         inserted = connection.execute(
             insert_for(connection, MUTES)
             .values(
