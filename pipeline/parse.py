@@ -161,7 +161,7 @@ def _read_xml_feed(body: bytes, fetched: FetchedFeed, fast_path: bool) -> _XmlFe
             body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
         )
         if not parsed.get("version") and not parsed.entries:
-            raise NotAFeed(_not_a_feed_message(body, fetched.headers.get("content-type", "")))
+            raise NotAFeed(_not_a_feed_message(body, fetched))
         warning = None
         if parsed.get("bozo"):
             warning = f"{type(parsed.bozo_exception).__name__}: {parsed.bozo_exception}"
@@ -175,13 +175,22 @@ def _read_xml_feed(body: bytes, fetched: FetchedFeed, fast_path: bool) -> _XmlFe
     return _XmlFeed(version, feed.get("title"), feed.get("link"), raw, links, warning, fallback)
 
 
-def _not_a_feed_message(body: bytes, content_type: str) -> str:
+def _not_a_feed_message(body: bytes, fetched: FetchedFeed) -> str:
+    # A local file has no HTTP status, and its content type is only guessed from its name.
+    served = fetched.http_status is not None
+    content_type = fetched.headers.get("content-type", "") if served else ""
     head = body[:2048].lstrip().lower()
     if b"<html" in head or b"<!doctype html" in head or "html" in content_type:
-        return "not a feed: the URL returned an HTML page, not RSS/Atom/JSON Feed"
+        source = "the URL returned" if served else "the file is"
+        return f"not a feed: {source} an HTML page, not RSS/Atom/JSON Feed"
     if not body.strip():
-        return "not a feed: the response body is empty"
-    return f"not a feed: no RSS, Atom, RDF or JSON Feed found (content-type {content_type!r})"
+        return (
+            "not a feed: the response body is empty" if served else "not a feed: the file is empty"
+        )
+    found = "no RSS, Atom, RDF or JSON Feed found"
+    return (
+        f"not a feed: {found} (content-type {content_type!r})" if served else f"not a feed: {found}"
+    )
 
 
 def _raw_entry(entry: Any) -> RawEntry:

@@ -157,6 +157,25 @@ def test_an_html_page_is_not_a_feed(tmp_path):
         parse_feed(fetched(page, content_type="text/html; charset=utf-8"))
 
 
+def test_a_local_file_that_is_not_a_feed_is_called_a_file_with_no_guessed_content_type(tmp_path):
+    from pipeline.fetch import FetchLimits, read_local_feed
+    from pipeline.records import FeedSource
+
+    page, other = tmp_path / "page.html", tmp_path / "data.xml"
+    page.write_text("<!doctype html><html><body>Hi</body></html>")
+    other.write_text("<config><key>value</key></config>")
+    messages = []
+    for path in (page, other):
+        local = read_local_feed(FeedSource(id=1, name="f", url=str(path)), FetchLimits())
+        with pytest.raises(NotAFeed) as info:
+            parse_feed(local)
+        messages.append(str(info.value))
+    assert messages == [
+        "not a feed: the file is an HTML page, not RSS/Atom/JSON Feed",
+        "not a feed: no RSS, Atom, RDF or JSON Feed found",
+    ]
+
+
 def test_an_empty_body_is_not_a_feed(tmp_path):
     empty = tmp_path / "empty.xml"
     empty.write_bytes(b"")
