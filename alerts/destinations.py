@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich.console import Console
 from slack_sdk import WebClient
@@ -26,6 +28,8 @@ from .drain import DrainSettings, drain
 from .records import DrainReport
 from .redaction import RedactingFilter, Redactor
 from .slack import ConsoleSink, Sink, WebApiSink, WebhookSink
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -101,6 +105,8 @@ def alert_setup(
         if wrong:
             setup = _unusable(f"{token_key}: {wrong}", destinations, names, settings, redactor)
             return _with_ops(setup, "slack", slack.ops_channel)
+        if slack_client is None:
+            warn_if_in_clear(slack.api_url)
         sink: Sink = (
             WebApiSink(slack_client)
             if slack_client is not None
@@ -120,6 +126,25 @@ def alert_setup(
     sinks: dict[str, Sink] = {"console": ConsoleSink(console)}
     setup = AlertSetup(sinks, {t.id: "console" for t in enabled}, names, settings, redactor)
     return _with_ops(setup, "console", slack.ops_channel)
+
+
+def warn_if_in_clear(api_url: str) -> None:
+    """A bot token sent over plain http can be read on the way; only this machine is spared the
+    warning (a fake Slack in tests, a relay on loopback)."""
+    parts = urlsplit(api_url)
+    if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+        log.warning(
+            "slack.api_url is plain http (%s://%s): the bot token travels unencrypted; use https",
+            parts.scheme,
+            parts.hostname,
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _with_ops(setup: AlertSetup, sink: str, ops_channel: str | None) -> AlertSetup:

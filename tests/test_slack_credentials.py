@@ -118,6 +118,30 @@ def test_slack_api_url_must_be_an_http_url(tmp_path):
     assert load_config(path).config.slack.api_url == "http://127.0.0.1:9/api/"
 
 
+@pytest.mark.parametrize(
+    ("api_url", "warned"),
+    [
+        ("http://slack-relay.example.org/api/", True),
+        ("http://10.0.0.5:8080/api/", True),
+        ("http://127.0.0.1:9/api/", False),
+        ("http://localhost:9/api/", False),
+        ("https://slack-relay.example.org/api/", False),
+    ],
+)
+def test_a_bot_token_over_plain_http_is_warned_about_except_on_this_machine(
+    api_url, warned, caplog
+):
+    from alerts.destinations import alert_setup
+    from pipeline.config import SlackConfig
+
+    config = Config(slack=SlackConfig(api_url=api_url, default_channel="#news"))
+    with caplog.at_level(logging.WARNING, logger="alerts.destinations"):
+        alert_setup(config, [], token="xoxb-1-2-abcdefghijkl")
+    said = [r.getMessage() for r in caplog.records if "unencrypted" in r.getMessage()]
+    assert bool(said) == warned
+    assert all("xoxb" not in line for line in said)
+
+
 def test_a_sink_that_raises_leaves_no_alert_sending_and_no_secret(engine, tmp_path, caplog):
     # Past the form check (a URL slack_sdk still refuses): the alert goes back to pending with a
     # scrubbed reason, and the other alerts go on.
