@@ -105,7 +105,8 @@ def describe_network_error(error: BaseException) -> tuple[str, bool]:
     return f"network error ({type(reason).__name__})", True
 
 
-_URL = re.compile(r"\b[a-zA-Z][\w+.-]*://\S+")
+# Tried only where a run of scheme characters starts, so a long word is read once.
+_URL = re.compile(r"(?<![\w+.-])[\w+.-]+://\S+")
 
 
 def _unexpected(error: Exception, redact: Redactor) -> str:

@@ -25,6 +25,7 @@ from .dedupe import canonical_url, unique_articles
 from .errors import FetchError, NotAFeed, ParseFailed, ResponseTooLarge, describe
 from .jsonfeed import looks_like_json, read_json_feed
 from .parsers import Fallback, FastFeed, read_fast
+from .parsers.prolog import safe_prolog
 from .records import Article, FeedSource, FetchedFeed, ParsedFeed, RawEntry
 from .text import html_to_text, truncate
 
@@ -44,6 +45,7 @@ MAX_ITEMS = 1_000  # entries taken from one document (fetch.max_items): the newe
 # Longer keys would not fit PostgreSQL's unique indexes (about 2,700 bytes an entry).
 MAX_GUID = 1_000
 MAX_URL = 2_000
+WARNING_CHARS = 300  # a parser's complaint about a document, as stored and logged
 
 
 class _XmlFeed(NamedTuple):
@@ -148,6 +150,7 @@ def _read_xml_feed(body: bytes, fetched: FetchedFeed, fast_path: bool) -> _XmlFe
     # Both readers get bytes, never a URL string: some parsers fetch a URL themselves,
     # bypassing our limits.
     content_type = fetched.headers.get("content-type")
+    body = safe_prolog(body)
     fast = read_fast(body, content_type) if fast_path else Fallback("fast path off")
     if isinstance(fast, FastFeed):
         version, feed, entries = fast.version, fast.feed, fast.entries
@@ -164,9 +167,11 @@ def _read_xml_feed(body: bytes, fetched: FetchedFeed, fast_path: bool) -> _XmlFe
             raise NotAFeed(_not_a_feed_message(body, fetched))
         warning = None
         if parsed.get("bozo"):
-            warning = f"{type(parsed.bozo_exception).__name__}: {parsed.bozo_exception}"
+            # Bounded: feedparser's messages quote the document (a declared encoding, say).
+            error = parsed.bozo_exception
+            warning = truncate(f"{type(error).__name__}: {error}", WARNING_CHARS)
         version, feed, entries = parsed.version or "unknown", parsed.feed, parsed.entries
-        fallback = fast.reason
+        fallback = truncate(fast.reason, WARNING_CHARS)
     links: dict[str, str] = {}
     for link in feed.get("links", ()):
         if link.get("rel") and link.get("href"):

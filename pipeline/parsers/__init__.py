@@ -4,7 +4,10 @@
 (same keys, same values) or a `Fallback` saying why the document needs feedparser.
 """
 
+from . import hardening
 from .encoding import Fallback
 from .replay import FastFeed, read_fast
+
+hardening.install()  # before any document is parsed, by either parser
 
 __all__ = ["Fallback", "FastFeed", "read_fast"]

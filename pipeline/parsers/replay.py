@@ -20,6 +20,7 @@ from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin
 from lxml import etree
 
+from . import hardening
 from .encoding import Fallback, utf8_document
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -91,9 +92,9 @@ class _Context:
     """Lends feedparser's author and tag helpers a context dictionary to work on."""
 
     __slots__ = ("context",)
-    _sync_author_detail = _FeedParserMixin._sync_author_detail
+    _sync_author_detail = hardening.sync_author_detail
     _save_author = _FeedParserMixin._save_author
-    _add_tag = _FeedParserMixin._add_tag
+    _add_tag = hardening.add_tag
 
     def __init__(self, context: dict[str, Any]) -> None:
         self.context = context

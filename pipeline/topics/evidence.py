@@ -162,12 +162,11 @@ def compile_scorer(node: Node, positions_of: Callable[[Term], TermPositions]) ->
         distance = node.distance
 
         def near(scan: Scored, allowed: frozenset[Position] | None) -> tuple[float, list]:
-            rights = right(scan, allowed)[1]  # once, not once per left mention
             pairs = [
                 (a, b) if a < b else (b, a)
-                for a in left(scan, allowed)[1]
-                for b in rights
-                if scan.near(a, b, distance)
+                for a, b in scan.close_pairs(
+                    left(scan, allowed)[1], right(scan, allowed)[1], distance
+                )
             ]
             if not pairs:
                 return 0.0, []

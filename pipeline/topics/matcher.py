@@ -309,9 +309,8 @@ class _Evaluator:
         left, right = self.eval(node.left), self.eval(node.right)
         if not left or not right:
             return None
-        near, distance = self.scan.near, node.distance
-        close = [p for a in left for b in right if near(a, b, distance) for p in (a, b)]
-        return list(dict.fromkeys(close)) or None
+        pairs = self.scan.close_pairs(left, right, node.distance)
+        return list(dict.fromkeys(p for pair in pairs for p in pair)) or None
 
     def near_holds(self, node: Near) -> bool:
         """Whether `eval(node)` is not None, stopping at the first pair of runs close
@@ -319,8 +318,7 @@ class _Evaluator:
         left, right = self.eval(node.left), self.eval(node.right)
         if not left or not right:
             return False
-        near, distance = self.scan.near, node.distance
-        return any(near(a, b, distance) for a in left for b in right)
+        return next(self.scan.close_pairs(left, right, node.distance), None) is not None
 
     def hits_in(self, node: Node) -> tuple[TermHit, ...]:
         found = []

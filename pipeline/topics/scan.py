@@ -223,6 +223,30 @@ class Scan:
         # one sentence when no sentence starts after the first run begins and by the second
         return bisect_right(starts, self.char_span(first)[0]) == bisect_right(starts, later)
 
+    def close_pairs(
+        self, left: Sequence[Position], right: Sequence[Position], distance: int
+    ) -> Iterator[tuple[Position, Position]]:
+        """Every (a, b) of `left` x `right` that is `near`, in that order (by a, then b), trying
+        for each a only the b's that start close enough: a hostile body that names both
+        sides thousands of times would otherwise cost the product of their counts."""
+        if not left or not right:
+            return
+        longest = max(b[2] - b[1] for b in right)
+        by_field: dict[int, tuple[list[int], list[int]]] = {}
+        for i in sorted(range(len(right)), key=lambda i: right[i][:2]):
+            starts, indices = by_field.setdefault(right[i][0], ([], []))
+            starts.append(right[i][1])
+            indices.append(i)
+        for a in left:
+            if a[0] not in by_field:
+                continue
+            starts, indices = by_field[a[0]]
+            low = bisect_left(starts, a[1] - distance - longest)
+            high = bisect_right(starts, a[2] + distance)
+            for i in sorted(indices[low:high]):
+                if self.near(a, right[i], distance):
+                    yield a, right[i]
+
     def _sentences_to(self, field_index: int, offset: int) -> list[int]:
         """The field's sentence starts, at least all those up to `offset`: the sentences of a
         long body are found only as far as a NEAR's words stand."""

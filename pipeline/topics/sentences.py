@@ -13,7 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9])|\n\s*")
+# Tried only where a run of stops begins, and never giving back what it read (possessive): else
+# a run of thousands of dots in a hostile summary is re-read from each of them (quadratic).
+_END = re.compile(
+    r"(?<![.!?\u2026])[.!?\u2026]++[\"'\u201d\u2019)\]]*+\s++(?=[\"'\u201c\u2018(\[]?[A-Z0-9])|\n\s*"
+)
 _LAST_WORD = re.compile(r"([^\W\d_]+)[.]*$")
 # Titles and shortenings that are followed by a full stop and a capitalised name.
 ABBREVIATIONS = frozenset(
