@@ -71,6 +71,21 @@ CASES: dict[str, Callable[[int], object]] = {
         lambda n: b"<?" + b'encoding="' * (n // 100) + rss(b"")
     ),
     "blank lines before the root element": parsing(lambda n: b"\n" * n + rss(b"")),
+    "a NUL byte, then blank lines before the root element": parsing(
+        lambda n: b"\x00" + b"\n" * n + rss(b"")
+    ),
+    "a UTF-16 declaration repeating encoding=": parsing(
+        lambda n: (b"<?" + b'encoding="' * (n // 100) + rss(b"")).decode().encode("utf-16")
+    ),
+    "thousands of attributes on one element (feedparser)": parsing(
+        lambda n: (
+            b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>a</id>'
+            b'<updated>2026-02-02T10:00:00Z</updated><content type="xhtml">'
+            b'<div xmlns="http://www.w3.org/1999/xhtml"><a '
+            + b" ".join(b'a%d="1"' % i for i in range(n // 10))
+            + b"/></div></content></entry></feed>"
+        )
+    ),
     "categories in one item": parsing(
         lambda n: rss(b"".join(b"<category>c%d</category>" % i for i in range(n // 10)))
     ),

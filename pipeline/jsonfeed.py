@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from .errors import NotAFeed
 from .records import RawEntry
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def looks_like_json(body: bytes, content_type: str) -> bool:
@@ -47,7 +49,7 @@ def _entry(item: dict[str, Any]) -> RawEntry:
         summary=_text(item.get("summary")) or "",
         content=content or "",
         author=_author(item),
-        tags=tuple(str(t) for t in tags if isinstance(t, str | int)),
+        tags=tuple(t for t in map(_text, tags) if t is not None),
         published_at=_date(item.get("date_published")) or _date(item.get("date_modified")),
     )
 
@@ -56,14 +58,24 @@ def _author(item: dict[str, Any]) -> str | None:
     authors = item.get("authors")
     if not isinstance(authors, list):
         authors = [item.get("author")]
-    names = [a["name"] for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)]
+    names = [
+        _encodable(a["name"])
+        for a in authors
+        if isinstance(a, dict) and isinstance(a.get("name"), str)
+    ]
     return ", ".join(names) or None
 
 
 def _text(value: Any) -> str | None:
     if isinstance(value, str | int) and not isinstance(value, bool):
-        return str(value)
+        return _encodable(str(value))
     return None
+
+
+def _encodable(text: str) -> str:
+    """JSON may escape half a surrogate pair ("\\ud800"), which no UTF-8 (hashing, the
+    database) can hold: it becomes U+FFFD."""
+    return text if text.isascii() else _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _html_escape(text: str | None) -> str | None:
@@ -82,4 +94,7 @@ def _date(value: Any) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 pushed past the calendar by its offset
+        return None

@@ -90,7 +90,7 @@ def parse_feed(
         _to_article(entry, fetched.source.id, base, fetched.fetched_at, cut) for entry in raw
     )
     notes += [f"cut {n:,} {field} to {limit:,} characters" for (field, limit), n in cut.items()]
-    absolute = {rel: urljoin(fetched.url, href) for rel, href in links.items()}
+    absolute = {rel: url for rel, href in links.items() if (url := _joined(fetched.url, href))}
     return ParsedFeed(
         articles=articles,
         title=truncate(title, MAX_TITLE) if title else title,
@@ -207,7 +207,10 @@ def _raw_entry(entry: Any) -> RawEntry:
     parsed_date = next(filter(None, (dict.get(entry, key) for key in keys)), None)
     published = None
     if parsed_date:
-        published = datetime.fromtimestamp(calendar.timegm(parsed_date), UTC)
+        try:
+            published = datetime.fromtimestamp(calendar.timegm(parsed_date), UTC)
+        except (ValueError, OverflowError):  # year 0, or 9999 pushed past it by a time zone
+            published = None
     return RawEntry(
         guid=entry.get("id") or None,
         link=_entry_link(entry),
@@ -232,10 +235,18 @@ def _entry_link(entry: Any) -> str | None:
     return alternates[-1] if alternates else entry.get("link") or None
 
 
+def _joined(base: str, link: str) -> str | None:
+    """`link` made absolute against `base`; None for one that is no URL ("http://[x")."""
+    try:
+        return urljoin(base, link)
+    except ValueError:
+        return None
+
+
 def _to_article(
     entry: RawEntry, feed_id: int, base: str, fetched_at: datetime, cut: Counter[tuple[str, int]]
 ) -> Article:
-    link = urljoin(base, _CONTROL.sub("", entry.link).strip()) if entry.link else None
+    link = _joined(base, _CONTROL.sub("", entry.link).strip()) if entry.link else None
     web = link is not None and link.startswith(("http://", "https://")) and len(link) <= MAX_URL
     url = link if web else None
     summary = _capped(html_to_text(entry.summary), "summaries", MAX_SUMMARY, cut)

@@ -28,10 +28,20 @@ _TAG = re.compile(
     r"</?[a-zA-Z][\w:-]*(?:\s[^<>]*)?/?>|<!(?:doctype|\[cdata\[)[^<>]*>|<\?[^<>]*>", re.I
 )
 _ENTITY = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]{1,31});")
-# A character reference past the last code point (U+10FFFF: 7 decimal digits, 6 hex) is no
-# character; and one of thousands of digits makes html.unescape raise (int size limit), which
-# would fail the whole document for one item's summary.
-_HUGE_CHARREF = re.compile(r"&#(?:0*[1-9][0-9]{7,}|[xX]0*[1-9a-fA-F][0-9a-fA-F]{6,});?")
+# A character reference of more than 7 significant digits (U+10FFFF has 7 decimal, 6 hex) is
+# no character, and one of thousands of digits (leading zeros count) makes html.unescape raise,
+# which would fail the whole document for one item's summary.
+_LONG_CHARREF = re.compile(r"&#(?:([xX])0*([0-9a-fA-F]{7,})|0*([0-9]{8,}))(;?)")
+
+
+def _bounded_charref(match: re.Match[str]) -> str:
+    hexadecimal, hex_digits, decimal_digits, end = match.groups()
+    digits = (hex_digits or decimal_digits).lstrip("0") or "0"
+    if len(digits) > (6 if hexadecimal else 7):
+        return "\ufffd"
+    return f"&#{hexadecimal or ''}{digits}{end}"
+
+
 # Control characters and zero-width marks: invisible, and they split words.
 _INVISIBLE = "".join(map(chr, [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]))
 _INVISIBLE += "\u200b\u200c\u200d\u2060\ufeff"
@@ -50,9 +60,9 @@ def html_to_text(markup: str | None) -> str:
         text = _BLOCK.sub(" ", text)
         text = _TAG.sub("", text)
     if "&" in text:
-        text = html.unescape(_HUGE_CHARREF.sub("\ufffd", text))
+        text = html.unescape(_LONG_CHARREF.sub(_bounded_charref, text))
         if _ENTITY.search(text):
-            text = html.unescape(_HUGE_CHARREF.sub("\ufffd", text))
+            text = html.unescape(_LONG_CHARREF.sub(_bounded_charref, text))
     if any(char in text for char in _INVISIBLE):  # substring tests are far cheaper than a regex
         text = _INVISIBLE_CHARS.sub("", text)
     return " ".join(text.split())

@@ -50,17 +50,34 @@ def test_a_blank_first_line_stays_so_a_late_declaration_still_does_not_count():
     assert safe_prolog(body) == b'\n<?xml version="1.0" encoding="iso-8859-1"?>\n<rss/>'
 
 
-def test_wide_documents_are_left_alone():
-    wide = codecs.BOM_UTF16_LE + "<rss/>".encode("utf-16-le")
-    assert safe_prolog(wide) == wide
+@pytest.mark.parametrize(
+    ("bom", "codec"),
+    [
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (b"", "utf-16-le"),  # no mark: told by how "<?" is written
+    ],
+)
+def test_a_wide_document_is_guarded_as_its_text_and_stays_wide(bom, codec):
+    text = '<?xml version="1.0" encoding="utf-16"?>\n\n\n<rss version="2.0"><channel/></rss>'
+    guarded = safe_prolog(bom + text.encode(codec))
+    assert guarded == bom + text.replace("\n\n\n", "\n").encode(codec)
+    hostile = bom + ("<?" + 'encoding="' * 200 + "<rss/>").encode(codec)
+    with pytest.raises(NotAFeed, match="declaration does not end"):
+        safe_prolog(hostile)
+
+
+def test_a_nul_byte_first_does_not_get_past_the_guard():
+    assert safe_prolog(b"\x00" + b"\n" * 50_000 + b"<rss/>") == b"\x00\n<rss/>"
 
 
 @pytest.mark.parametrize(
     ("body", "says"),
     [
-        (b"<?" + b'encoding="' * 200 + b"<rss/>", f"within {MAX_DECLARATION:,} bytes"),
-        (b"<!-- " + b"x" * MAX_PROLOG + b" -->\n<rss/>", f"first {MAX_PROLOG:,} bytes"),
-        (b"plain text, no element " * 1_000, f"first {MAX_PROLOG:,} bytes"),
+        (b"<?" + b'encoding="' * 200 + b"<rss/>", f"within {MAX_DECLARATION:,} characters"),
+        (b"<!-- " + b"x" * MAX_PROLOG + b" -->\n<rss/>", f"within {MAX_PROLOG:,} characters"),
+        (b"plain text, no element " * 2_000, f"within {MAX_PROLOG:,} characters"),
     ],
 )
 def test_a_declaration_or_prolog_longer_than_any_feed_is_refused(body, says):
@@ -125,3 +142,59 @@ def test_credentials_in_urls_are_redacted_whatever_comes_before_the_scheme():
     assert without_userinfo("see https://u:p@h.example/x") == "see https://[redacted]@h.example/x"
     assert without_userinfo("proxyhttp://u:p@h") == "proxyhttp://[redacted]@h"
     assert without_userinfo("a." * 10_000) == "a." * 10_000
+
+
+def test_leading_zeros_do_not_make_a_reference_long():
+    zeros = "0" * 5_000
+    assert html_to_text(f"&#{zeros}65; &#x{zeros}41; &#{zeros}1234567a") == "A A \ufffda"
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [b"&#" + b"9" * 5_000 + b";", b"&#x110000;", b"&#x" + b"f" * 5_000 + b";", b"&#xD83D;"],
+)
+def test_a_bad_reference_in_the_xml_itself_costs_only_its_character(reference):
+    # Not well-formed, so feedparser's loose parser reads it (the fast path steps aside).
+    body = RSS % (item(1, b"<description>a " + reference + b" b</description>") + item(2))
+    parsed = parse_bytes(body, "https://x.example/feed")
+    assert [a.title for a in parsed.articles] == ["Item 1", "Item 2"]
+    assert parsed.articles[0].summary == "a \ufffd b"
+
+
+def test_dates_past_the_calendar_and_links_that_are_no_urls_cost_only_that_field():
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        b"<entry><id>a</id><title>A</title><updated>0001-01-01T00:00:00+14:00</updated>"
+        b'<link href="http://[x/"/></entry>'
+        b"<entry><id>b</id><title>B</title><updated>2026-02-02T10:00:00Z</updated></entry>"
+        b'<link rel="next" href="http://[x"/></feed>'
+    )
+    for parsed in both_parsers(atom):
+        first, second = parsed.articles
+        assert (first.title, first.url) == ("A", None)
+        assert second.published_at is not None and "next" not in parsed.links
+
+
+def test_a_json_feed_with_half_a_surrogate_pair_or_a_date_past_the_calendar():
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": ['
+        b'{"id": "1", "title": "a \\ud800 b", "tags": ["\\udfff"],'
+        b' "date_published": "0001-01-01T00:00:00+01:00"},'
+        b'{"id": "2", "title": "fine", "url": "http://[x"}]}'
+    )
+    first, second = parse_bytes(body, "https://x.example/feed.json").articles
+    assert (first.title, first.tags) == ("a \ufffd b", ("\ufffd",))
+    assert first.published_at.year > 1  # no date read: stored as when it was seen
+    assert (second.title, second.url) == ("fine", None)
+
+
+def test_an_element_with_thousands_of_attributes_is_read_as_before():
+    attributes = b" ".join(b'a%d="1"' % i for i in range(2_000))
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>a</id>'
+        b"<title>A</title><updated>2026-02-02T10:00:00Z</updated>"
+        b'<link rel="alternate" type="text/html" ' + attributes + b' href="https://x.example/a"/>'
+        b"</entry></feed>"
+    )
+    for parsed in both_parsers(atom):
+        assert parsed.articles[0].url == "https://x.example/a"
