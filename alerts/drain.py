@@ -24,6 +24,7 @@ from pipeline.delivery import IMMEDIATE, Rhythm
 
 from . import outbox, transitions
 from .message import render_alert, render_digest, render_follow_up, render_scheduled_digest
+from .pacing import Pacer
 from .records import Alert, Delivery, DrainReport, SlackMessage
 from .slack import HistoryUnavailable, Sink
 
@@ -57,42 +58,6 @@ def destination_channel(destination: str) -> str | None:
     return destination.split(":", 1)[1] if destination.startswith("slack:") else None
 
 
-class _Pacer:
-    """When the next message may go to each channel: `interval` seconds after the last one, and
-    not before a Retry-After Slack gave for it has run out."""
-
-    def __init__(self, interval: float, now: Callable[[], datetime]) -> None:
-        self.interval = interval
-        self.now = now
-        self.last: dict[str, float] = {}
-        self.limited_until: dict[str, datetime] = {}
-
-    def wait(self, key: str) -> float:
-        """Seconds to wait before the next message to `key`."""
-        remaining = 0.0
-        if key in self.last:
-            remaining = self.interval - (time.monotonic() - self.last[key])
-        if key in self.limited_until:
-            remaining = max(remaining, (self.limited_until[key] - self.now()).total_seconds())
-        return max(0.0, remaining)
-
-    def held(self, key: str) -> float:
-        """Seconds left of a Retry-After Slack gave for `key` (0 when there is none)."""
-        until = self.limited_until.get(key)
-        return max(0.0, (until - self.now()).total_seconds()) if until else 0.0
-
-    def waited(self, key: str) -> None:
-        """The caller slept `wait(key)`: a Retry-After that was waited out is over."""
-        self.limited_until.pop(key, None)
-
-    def sent(self, key: str) -> None:
-        self.last[key] = time.monotonic()
-
-    def limit(self, key: str, seconds: float) -> None:
-        until = self.now() + timedelta(seconds=seconds)
-        self.limited_until[key] = max(until, self.limited_until.get(key, until))
-
-
 @dataclass(slots=True)
 class _Message:
     """One message of the drain's plan, and how far it has got."""
@@ -112,7 +77,7 @@ class _Drain:
     sinks: Mapping[str, Sink]
     settings: DrainSettings
     report: DrainReport
-    pacer: _Pacer
+    pacer: Pacer
     worker: str
     now: Callable[[], datetime]
     sleep: Callable[[float], None]
@@ -349,7 +314,7 @@ def sender(
     kind: str = "alert",
 ) -> _Drain:
     """What sends a drain's messages, for the rows of `table` (alerts, or notices)."""
-    pacer = _Pacer(settings.min_interval, now)
+    pacer = Pacer(settings.min_interval, now)
     worker = outbox.worker_name()
     return _Drain(engine, sinks, settings, report, pacer, worker, now, sleep, table, kind)
 
