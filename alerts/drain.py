@@ -25,7 +25,7 @@ from pipeline.delivery import IMMEDIATE, Rhythm
 from . import outbox, transitions
 from .message import render_alert, render_digest, render_follow_up, render_scheduled_digest
 from .pacing import Pacer
-from .records import Alert, Delivery, DrainReport, SlackMessage
+from .records import Alert, Delivery, DrainReport, Refusal, SlackMessage
 from .slack import HistoryUnavailable, Sink
 
 log = logging.getLogger(__name__)
@@ -157,6 +157,12 @@ class _Drain:
             except Exception as error:
                 reason = error if isinstance(error, HistoryUnavailable) else type(error).__name__
                 problem = f"could not check whether it was already posted: {reason}"
+                refuses = error.refuses if isinstance(error, HistoryUnavailable) else "message"
+                if refuses != "message":  # a rejected token: no fault of these alerts
+                    self._refused(sink, item.destination, refuses, problem)
+                    claimed = _Message(item.destination, item.message, members, claimed=True)
+                    self._keep(item.destination, deque([claimed]), problem)
+                    return []
                 self._record(members, Delivery("retry", error=problem))
                 return []
             if found:
@@ -213,8 +219,11 @@ class _Drain:
             return
         self._record(item.members, delivery)
         if delivery.outcome == "failed" and delivery.refuses != "message":
-            key = sink.name if delivery.refuses == "sink" else item.destination
-            self.refused[key] = delivery.error or "refused"
+            self._refused(sink, item.destination, delivery.refuses, delivery.error or "refused")
+
+    def _refused(self, sink: Sink, destination: str, refuses: Refusal, reason: str) -> None:
+        """No more messages through this sink (or to this destination) in this drain."""
+        self.refused[sink.name if refuses == "sink" else destination] = reason
 
     def _postpone(self, destination: str, queue: deque[_Message]) -> None:
         """The channel is rate limited beyond what a drain waits: its alerts go after it."""
@@ -272,8 +281,14 @@ class _Drain:
         if delivery.outcome == "sent":
             self.report.follow_ups += 1
             return
-        if delivery.retry_after is not None:  # nothing was posted: the reply is still owed
+        refused = delivery.outcome == "failed" and delivery.refuses != "message"
+        if delivery.retry_after is not None or refused:  # nothing posted: the reply is owed
             outbox.release_follow_up(self.engine, alert.id)
+        if refused:
+            self._refused(sink, alert.destination, delivery.refuses, delivery.error or "refused")
+            self.report.errors.append(
+                f"thread reply for {self.kind} {alert.id} kept for later: {delivery.error}"
+            )
         log.info("no thread reply for alert %d: %s", alert.id, delivery.error)
 
 

@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+# Whom a permanent failure concerns: this message only, every message to its channel, or
+# every message through its sink (see Delivery.refuses).
+Refusal = Literal["message", "channel", "sink"]
+
 
 @dataclass(frozen=True, slots=True)
 class Alert:
@@ -60,7 +64,7 @@ class Delivery:
     ambiguous: bool = False  # the message may have arrived (timeout, reset): reconcile first
     # What a "failed" says of the next messages: they would fail alike in this channel (the bot
     # is not in it) or through this sink (the token is rejected), so the drain keeps them.
-    refuses: Literal["message", "channel", "sink"] = "message"
+    refuses: Refusal = "message"
 
 
 @dataclass(slots=True)

@@ -25,7 +25,7 @@ from slack_sdk.webhook import WebhookClient
 
 from pipeline.text import printable
 
-from .records import Delivery, SlackMessage
+from .records import Delivery, Refusal, SlackMessage
 from .redaction import Redactor, client_logger
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,17 @@ HISTORY_SCOPE = (
 
 
 class HistoryUnavailable(Exception):
-    """A channel's history could not be read; the message is safe to show (no secrets)."""
+    """A channel's history could not be read; the message is safe to show (no secrets).
+    `refuses` says, as for a `Delivery`, whether other messages would meet the same."""
+
+    def __init__(self, message: str, refuses: Refusal = "message") -> None:
+        super().__init__(message)
+        self.refuses = refuses
+
+
+def refusal(code: str | None) -> Refusal:
+    """What a permanent Slack error says of the next messages (see `Delivery.refuses`)."""
+    return "sink" if code in SINK_WIDE else "channel" if code in CHANNEL_WIDE else "message"
 
 
 def describe_network_error(error: BaseException) -> tuple[str, bool]:
@@ -212,11 +222,8 @@ class WebApiSink:
             retry_after = float(error.response.headers.get("Retry-After", "1") or 1)
             return Delivery("retry", error="rate limited by Slack", retry_after=retry_after)
         if code in PERMANENT_ERRORS:
-            refuses = (
-                "sink" if code in SINK_WIDE else "channel" if code in CHANNEL_WIDE else "message"
-            )
             error_text = PERMANENT_ERRORS[code].format(channel=channel)
-            return Delivery("failed", error=error_text, refuses=refuses)
+            return Delivery("failed", error=error_text, refuses=refusal(code))
         if status >= 500:
             return Delivery("retry", error=f"Slack answered HTTP {status}", ambiguous=True)
         return Delivery("retry", error=self._redact(f"Slack error: {code or status}"))
@@ -234,7 +241,8 @@ class WebApiSink:
             if code == "missing_scope":
                 raise HistoryUnavailable(HISTORY_SCOPE) from None
             if code in PERMANENT_ERRORS:
-                raise HistoryUnavailable(PERMANENT_ERRORS[code].format(channel=channel)) from None
+                problem = PERMANENT_ERRORS[code].format(channel=channel)
+                raise HistoryUnavailable(problem, refusal(code)) from None
             status = error.response.status_code
             raise HistoryUnavailable(f"Slack error: {code or f'HTTP {status}'}") from None
         except _NETWORK_ERRORS as error:

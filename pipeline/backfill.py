@@ -67,11 +67,6 @@ def backfill(
             f"{end:%Y-%m-%d %H:%M}"
         )
     feeds = [f for f in config.feeds if f.backfill is not None]
-    if not feeds:
-        raise ConfigError(
-            "no feed has a backfill source: give a feed a `backfill:` (a directory, archive "
-            "URLs or a paged feed; see the README's Backfill)"
-        )
     if names:
         unknown = sorted(set(names) - {f.name for f in feeds})
         if unknown:

@@ -17,7 +17,7 @@ import zlib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
@@ -81,6 +81,10 @@ def parse_feed(
         fmt, title, home, raw, links, warning, fallback = _read_xml_feed(body, fetched, fast_path)
         base = fetched.url if fetched.url.startswith("http") else (home or fetched.url)
         parser = "feedparser" if fallback else "fast"
+    try:
+        urlsplit(base)
+    except ValueError:  # the feed's own home link is no URL: the entries' links keep theirs
+        base = fetched.url
     notes = [warning] if warning else []
     if len(raw) > max_items:
         notes.append(f"kept the newest {max_items:,} of {len(raw):,} items (fetch.max_items)")

@@ -404,3 +404,21 @@ def test_secrets_stay_out_of_reprs():
     assert "very-secret" not in repr(sink) and "verysecret" not in repr(hook)
     config = Config(slack=SlackConfig(token="xoxb-very-secret-token"))
     assert "very-secret" not in repr(config) and "very-secret" not in str(config.model_dump())
+
+
+def test_a_token_revoked_while_checking_what_was_posted_keeps_the_alerts_uncounted(
+    engine, tmp_path, fake_slack
+):
+    topics = world(engine, tmp_path, [DEFENCE_ITEM, ELECTION_ITEM])  # two channels
+    setup = slack_setup(fake_slack, topics)
+    fake_slack.fail_next("chat.postMessage", "500", count=2)  # may have arrived: check first
+    now = datetime.now(UTC)
+    assert run_drain(engine, setup, now=now).retrying == 2
+    fake_slack.fail_next("conversations.history", "token_revoked")
+    kept = run_drain(engine, setup, now=now + timedelta(hours=1))
+    checks = sum(1 for method, _, _ in fake_slack.requests if method == "conversations.history")
+    assert (kept.skipped, kept.failed, checks) == (2, 0, 1)  # the other channel: no call
+    rows = statuses(engine).values()
+    assert all(s == "pending" and attempts == 1 and "revoked" in e for s, attempts, e in rows)
+    fixed = run_drain(engine, setup, now=now + timedelta(hours=2))
+    assert fixed.sent == 2 and {row[0] for row in statuses(engine).values()} == {"sent"}

@@ -301,6 +301,14 @@ def test_topics_backtest(tmp_path):
     assert none.returncode == 2 and "--limit" in none.stderr
 
 
+def test_backfill_without_any_backfill_source_says_so(tmp_path):
+    config = copy_example(tmp_path)
+    result = newswatch(
+        "backfill", "--from", "2025-07-01", "--to", "2025-08-01", "-c", str(config), cwd=tmp_path
+    )
+    assert result.returncode == 1 and "no feed has a backfill source" in result.stderr
+
+
 def test_version_needs_no_command(tmp_path):
     from pipeline import __version__
 

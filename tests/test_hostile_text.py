@@ -180,9 +180,12 @@ def test_a_json_feed_with_half_a_surrogate_pair_or_a_date_past_the_calendar():
         b'{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": ['
         b'{"id": "1", "title": "a \\ud800 b", "tags": ["\\udfff"],'
         b' "date_published": "0001-01-01T00:00:00+01:00"},'
-        b'{"id": "2", "title": "fine", "url": "http://[x"}]}'
+        b'{"id": "2", "title": "fine", "url": "http://[x"},'
+        b'{"id": "3", "title": "linked", "url": "https://news.example/a"}],'
+        b'"home_page_url": "http://[bad"}'
     )
-    first, second = parse_bytes(body, "https://x.example/feed.json").articles
+    first, second, third = parse_bytes(body, "https://x.example/feed.json").articles
+    assert third.url == "https://news.example/a"  # a bad home link costs no article its own
     assert (first.title, first.tags) == ("a \ufffd b", ("\ufffd",))
     assert first.published_at.year > 1  # no date read: stored as when it was seen
     assert (second.title, second.url) == ("fine", None)

@@ -119,6 +119,7 @@ def test_term_lists():
         ("talks NEAR/5words iran", 7, "NEAR takes a number of words, as in NEAR/5"),
         ("iran title: talks", 6, "'title:': a field takes its term right after the colon"),
         ("title:", 1, "as in title:word"),  # not the word "title"
+        ("Title: talks", 1, "a field takes its term right after the colon"),
     ],
 )
 def test_bad_syntax_names_the_column(query, column, fragment):

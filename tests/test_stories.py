@@ -281,3 +281,20 @@ def test_a_dry_run_previews_what_the_drain_then_sends(engine, tmp_path, fake_sla
         connection.execute(AlertRow.__table__.delete())
         connection.execute(TopicMatchRow.__table__.update().values(enqueued_at=None))
     assert preview(engine, ignoring.topic_names, ignoring.destinations, ignoring.settings) == []
+
+
+def test_a_thread_reply_refused_for_the_token_is_kept_for_later(engine, tmp_path, fake_slack):
+    first = [FeedConfig(name="Reuters", url=str(feed(tmp_path / "r.xml", [COPIES[0]], "r.ex")))]
+    poll(engine, Config(feeds=first))
+    score_new_articles(engine, [DEFENCE])
+    config = Config(slack=SlackConfig(api_url=fake_slack.api_url, min_interval=0))
+    setup = alert_setup(config, [DEFENCE], token=fake_slack.token)
+    assert setup.drain(engine, sleep=lambda s: None).sent == 1
+    later = [FeedConfig(name="PTI", url=str(feed(tmp_path / "p.xml", [COPIES[1]], "p.ex")))]
+    poll(engine, Config(feeds=later))
+    score_new_articles(engine, [DEFENCE])
+    fake_slack.fail_next("chat.postMessage", "token_revoked")
+    refused = setup.drain(engine, sleep=lambda s: None)
+    assert refused.follow_ups == 0 and any("kept for later" in e for e in refused.errors)
+    fixed = setup.drain(engine, sleep=lambda s: None)
+    assert fixed.follow_ups == 1 and len(fake_slack.posts) == 2

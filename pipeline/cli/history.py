@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ..errors import ConfigError
 from ..text import printable
 from .alerts import exit_if_unusable, run_drain, setup_for
 from .app import (
@@ -57,6 +58,11 @@ def backfill_command(
 
     window = (_date(start, "--from"), _date(end, "--to"))
     settings, engine = load(config, database_url, verbose)
+    if not any(f.backfill for f in settings.feeds):  # (the scheduled DAG run just finds none)
+        raise ConfigError(
+            "no feed has a backfill source: give a feed a `backfill:` (a directory, archive "
+            "URLs or a paged feed; see the README's Backfill)"
+        )
     setup = setup_for(settings)
     columns = (
         SpinnerColumn(),

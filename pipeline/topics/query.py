@@ -145,7 +145,7 @@ def _tokenize(query: str) -> list[_Token]:
         if kind == "word" and text.startswith("NEAR/"):
             # Else `NEAR/x` or `NEAR/5words` would quietly be the phrase "near x".
             raise QueryError(f"{text!r}: NEAR takes a number of words, as in NEAR/5", column)
-        if kind == "word" and text.endswith(":") and text[:-1] in FIELDS:
+        if kind == "word" and text.endswith(":") and text[:-1].lower() in FIELDS:
             # Else `title: x` (a space after the colon) would quietly be the word "title".
             raise QueryError(
                 f"{text!r}: a field takes its term right after the colon, as in {text}word",
