@@ -10,6 +10,7 @@ switched off: they cost more than half its time and we keep only plain text anyw
 from __future__ import annotations
 
 import calendar
+import contextlib
 import hashlib
 import logging
 import re
@@ -193,13 +194,9 @@ def _not_a_feed_message(body: bytes, fetched: FetchedFeed) -> str:
         source = "the URL returned" if served else "the file is"
         return f"not a feed: {source} an HTML page, not RSS/Atom/JSON Feed"
     if not body.strip():
-        return (
-            "not a feed: the response body is empty" if served else "not a feed: the file is empty"
-        )
-    found = "no RSS, Atom, RDF or JSON Feed found"
-    return (
-        f"not a feed: {found} (content-type {content_type!r})" if served else f"not a feed: {found}"
-    )
+        return f"not a feed: {'the response body' if served else 'the file'} is empty"
+    shown = f" (content-type {content_type!r})" if served else ""
+    return f"not a feed: no RSS, Atom, RDF or JSON Feed found{shown}"
 
 
 def _raw_entry(entry: Any) -> RawEntry:
@@ -211,10 +208,9 @@ def _raw_entry(entry: Any) -> RawEntry:
     parsed_date = next(filter(None, (dict.get(entry, key) for key in keys)), None)
     published = None
     if parsed_date:
-        try:
+        # no date for year 0, or 9999 pushed past it by a time zone
+        with contextlib.suppress(ValueError, OverflowError):
             published = datetime.fromtimestamp(calendar.timegm(parsed_date), UTC)
-        except (ValueError, OverflowError):  # year 0, or 9999 pushed past it by a time zone
-            published = None
     return RawEntry(
         guid=entry.get("id") or None,
         link=_entry_link(entry),

@@ -14,9 +14,10 @@ import codecs
 import re
 from dataclasses import dataclass
 
+from .prolog import FIRST_ELEMENT
+
 # feedparser's own pattern: the declaration must be on the first line.
 _XML_PI_ENCODING = re.compile(rb"^<\?.*encoding=['\"](.*?)['\"].*\?>")
-_FIRST_ELEMENT = re.compile(rb"<\w")
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.I)
 _XML_TYPES = ("application/xml", "application/xml-dtd", "application/xml-external-parsed-entity")
 _TEXT_XML_TYPES = ("text/xml", "text/xml-external-parsed-entity")
@@ -36,7 +37,7 @@ def utf8_document(body: bytes, content_type: str | None) -> bytes | Fallback:
         body = body[3:]
     elif body.startswith(_OTHER_BOMS) or body[:1] == b"\x00" or body[1:2] == b"\x00":
         return Fallback("UTF-16/32 document")
-    first = _FIRST_ELEMENT.search(body)
+    first = FIRST_ELEMENT.search(body)
     if first is not None and _DOCTYPE.search(body, 0, first.start()):
         return Fallback("DOCTYPE (entities and old RSS variants)")
     declaration = _XML_PI_ENCODING.match(body)

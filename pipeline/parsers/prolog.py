@@ -18,7 +18,8 @@ from ..errors import NotAFeed
 
 MAX_DECLARATION = 1_000  # characters from "<?" to its "?>"
 MAX_PROLOG = 32_768  # characters before the first element, blank lines dropped
-_FIRST_ELEMENT = re.compile(rb"<\w")
+# Where a document's first element begins: "<" and a name (not "<?", "<!"), as feedparser looks.
+FIRST_ELEMENT = re.compile(rb"<\w")
 # UTF-32 and UTF-16 as feedparser tells them, in its order: by a byte order mark, else by how
 # "<" or "<?" begins the document. feedparser decodes these before it reads their prolog.
 _BOMS = (
@@ -75,7 +76,7 @@ def _safe(document: bytes) -> bytes:
                 "characters"
             )
         declaration, document = document[: end + 2] + b"\n", document[end + 2 :]
-    first = _FIRST_ELEMENT.search(document)
+    first = FIRST_ELEMENT.search(document)
     if first is None:  # not a feed: the parsers say so, once it is short enough to read
         if len(document) > MAX_PROLOG:
             raise NotAFeed(f"not a feed: no element starts within {MAX_PROLOG:,} characters")
